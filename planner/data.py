@@ -1,0 +1,631 @@
+"""Load and validate a dataset: a folder of CSV files or one Excel workbook with the same sheets.
+
+Every cell is read as text and parsed against the data dictionary, so nothing is coerced
+silently: a missing number, ``NaN``, ``inf``, a negative price or a formula-like name is
+reported with its file, row and column, and loading fails with :class:`DataError` listing
+every problem found.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from planner.errors import DataError, Problem
+from planner.schema import FILES, ColumnSpec, columns
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+INT_RE = re.compile(r"^[+]?\d+$")
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+TRUE_WORDS = {"yes", "y", "true", "1"}
+FALSE_WORDS = {"no", "n", "false", "0"}
+#: Files that may hold a header and no rows.
+MAY_BE_EMPTY = {"deployments"}
+
+
+@dataclass
+class Dataset:
+    """A validated dataset: one typed DataFrame per file, indexed by its code.
+
+    Attributes:
+        icss: One row per ICS, indexed by ``ics_code``.
+        trusts: One row per trust, indexed by ``trust_code``.
+        products: One row per product, indexed by ``product_code``.
+        price_tiers: One row per (product, tier), sorted by product then tier.
+        deployments: One row per product already in use at a trust.
+        source: Where the dataset was read from (for messages).
+    """
+
+    icss: pd.DataFrame
+    trusts: pd.DataFrame
+    products: pd.DataFrame
+    price_tiers: pd.DataFrame
+    deployments: pd.DataFrame
+    source: str = ""
+    _tier_cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def subset(self, ics_codes: list[str] | tuple[str, ...]) -> Dataset:
+        """Return the dataset restricted to some ICSs (products and tiers are kept whole).
+
+        Raises:
+            DataError: If a code is not an ICS of this dataset.
+        """
+        unknown = [c for c in ics_codes if c not in self.icss.index]
+        if unknown:
+            raise DataError(
+                [
+                    Problem(
+                        "--ics",
+                        None,
+                        None,
+                        f"unknown ICS code {c!r}",
+                        "use one of " + ", ".join(self.icss.index[:10]),
+                    )
+                    for c in unknown
+                ]
+            )
+        icss = self.icss.loc[list(ics_codes)]
+        trusts = self.trusts[self.trusts["ics_code"].isin(icss.index)]
+        deployments = self.deployments[self.deployments["trust_code"].isin(trusts.index)]
+        return Dataset(
+            icss, trusts, self.products, self.price_tiers, deployments, source=self.source
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Return the tables as plain frames with the dictionary's columns, in file order."""
+        out = {}
+        for name in FILES:
+            frame = getattr(self, name)
+            cols = [c.column for c in columns(name)]
+            out[name] = frame.reset_index()[cols] if frame.index.name else frame[cols]
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# reading raw text cells
+
+
+def _read_csv_text(path: Path, name: str, problems: list[Problem]) -> list[list[str]] | None:
+    label = path.name
+    if not path.exists():
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                "file is missing",
+                f"add {name}.csv (run `planner template DIR` for an empty one)",
+            )
+        )
+        return None
+    raw = path.read_bytes()
+    if not raw.strip():
+        problems.append(
+            Problem(label, None, None, "file is empty", "add the header row and the data rows")
+        )
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.append(
+            Problem(
+                label,
+                line,
+                None,
+                f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                "save it as 'CSV UTF-8' from your spreadsheet program",
+            )
+        )
+        return None
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_workbook(path: Path, problems: list[Problem]) -> dict[str, list[list[str]]]:
+    import openpyxl  # imported here: only workbook users pay for it
+
+    label = path.name
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                f"is not an Excel workbook ({type(exc).__name__})",
+                "save the file as .xlsx (Excel workbook), or give a folder of CSV files",
+            )
+        )
+        return {}
+    except Exception as exc:  # openpyxl raises its own InvalidFileException
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                f"is not an Excel workbook ({type(exc).__name__})",
+                "save the file as .xlsx (Excel workbook), or give a folder of CSV files",
+            )
+        )
+        return {}
+    sheets: dict[str, list[list[str]]] = {}
+    try:
+        for name in FILES:
+            if name not in wb.sheetnames:
+                problems.append(
+                    Problem(
+                        f"{label} sheet {name}",
+                        None,
+                        None,
+                        "sheet is missing",
+                        f"add a sheet named {name!r} (run `planner template DIR` for one)",
+                    )
+                )
+                continue
+            rows = [
+                [_cell_text(v) for v in row]
+                for row in wb[name].iter_rows(values_only=True)
+            ]
+            while rows and not any(c.strip() for c in rows[-1]):
+                rows.pop()
+            if not rows:
+                problems.append(
+                    Problem(
+                        f"{label} sheet {name}",
+                        None,
+                        None,
+                        "sheet is empty",
+                        "add the header row and the data rows",
+                    )
+                )
+                continue
+            sheets[name] = rows
+    finally:
+        wb.close()
+    return sheets
+
+
+# ---------------------------------------------------------------------------------------
+# parsing cells against the dictionary
+
+
+def _parse_cell(text: str, spec: ColumnSpec, where: tuple[str, int], problems: list[Problem]):
+    """Parse one cell; append a problem and return None when it is unusable."""
+    label, row = where
+    value = text.strip()
+
+    def bad(problem: str, fix: str):
+        problems.append(Problem(label, row, spec.column, problem, fix))
+
+    if value == "":
+        if spec.required:
+            bad("is empty", f"fill in {spec.description[0].lower() + spec.description[1:]}")
+            return None
+        value = spec.default
+        if value == "":
+            return "" if spec.type in ("code", "text") else None
+    if value.startswith(FORMULA_PREFIXES) and spec.type in ("code", "text"):
+        bad(
+            f"{value[:20]!r} looks like a spreadsheet formula",
+            "remove the leading =, +, - or @ (text must not start with them)",
+        )
+        return None
+    if spec.type == "code":
+        if not CODE_RE.match(value):
+            bad(
+                f"{value[:30]!r} is not a valid code",
+                "use letters, digits, '_', '-' or '.' with no spaces",
+            )
+            return None
+        return value
+    if spec.type == "text":
+        return value
+    if spec.type == "bool":
+        low = value.lower()
+        if low in TRUE_WORDS:
+            return True
+        if low in FALSE_WORDS:
+            return False
+        bad(f"{value[:30]!r} is not yes or no", "write yes or no")
+        return None
+    # numbers
+    low = value.lower()
+    if low in ("nan", "na", "n/a", "null", "none", "#n/a"):
+        bad(f"{value!r} is not a number (missing value)", "give a number")
+        return None
+    if spec.type == "int":
+        if not INT_RE.match(value.replace(",", "")) or value.startswith("-"):
+            if re.match(r"^-\d+$", value):
+                bad(f"{value} is negative", f"give a whole number of at least {spec.minimum:g}")
+            else:
+                bad(f"{value[:30]!r} is not a whole number", "give a whole number such as 12")
+            return None
+        number: float = int(value.replace(",", ""))
+    else:
+        try:
+            number = float(value)
+        except ValueError:
+            bad(f"{value[:30]!r} is not a number", "give a number such as 12.5")
+            return None
+        if math.isnan(number):
+            bad(f"{value!r} is not a number (NaN)", "give a number")
+            return None
+        if math.isinf(number):
+            bad(f"{value!r} is infinite", "give a finite number")
+            return None
+    if spec.minimum is not None and number < spec.minimum:
+        what = "negative" if number < 0 else "too small"
+        bad(f"{value} is {what}", f"give a value of at least {spec.minimum:g}")
+        return None
+    if spec.maximum is not None and number > spec.maximum:
+        bad(f"{value} is too large", f"give a value of at most {spec.maximum:g}")
+        return None
+    return number
+
+
+def _parse_table(
+    name: str, rows: list[list[str]], label: str, problems: list[Problem]
+) -> pd.DataFrame | None:
+    specs = columns(name)
+    header = [h.strip() for h in rows[0]]
+    known = {s.column for s in specs}
+    before = len(problems)
+    for i, h in enumerate(header):
+        if h == "" and all(i >= len(r) or not r[i].strip() for r in rows[1:]):
+            continue
+        if h not in known:
+            problems.append(
+                Problem(
+                    label,
+                    1,
+                    h or f"#{i + 1}",
+                    "unknown column",
+                    "remove it or rename it to one of: " + ", ".join(sorted(known)),
+                )
+            )
+        elif header.count(h) > 1 and header.index(h) != i:
+            problems.append(
+                Problem(label, 1, h, "column appears twice", "keep one of the two columns")
+            )
+    for s in specs:
+        if s.required and s.column not in header:
+            problems.append(
+                Problem(label, 1, s.column, "required column is missing", "add the column")
+            )
+    if len(problems) > before:
+        return None
+    data_rows = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
+    if not data_rows and name not in MAY_BE_EMPTY:
+        problems.append(Problem(label, None, None, "has no data rows", "add at least one row"))
+        return None
+    index = {h: i for i, h in enumerate(header) if h}
+    records = []
+    for line, r in data_rows:
+        rec = {"_row": line}
+        for s in specs:
+            i = index.get(s.column)
+            text = r[i] if i is not None and i < len(r) else ""
+            rec[s.column] = _parse_cell(text, s, (label, line), problems)
+        records.append(rec)
+    frame = pd.DataFrame.from_records(records, columns=["_row"] + [s.column for s in specs])
+    for s in specs:
+        if s.type == "int":
+            frame[s.column] = frame[s.column].astype("float64")
+    return frame
+
+
+# ---------------------------------------------------------------------------------------
+# checks across rows and files
+
+
+def _check_unique(name, frame, cols, label, problems):
+    dup = frame.duplicated(subset=cols, keep="first")
+    for _, r in frame[dup].iterrows():
+        key = ", ".join(str(r[c]) for c in cols)
+        problems.append(
+            Problem(
+                label,
+                int(r["_row"]),
+                cols[-1],
+                f"duplicate {'/'.join(cols)} {key}",
+                "give each row its own code or remove the repeated row",
+            )
+        )
+
+
+def _check_refs(frame, col, valid, label, what, problems):
+    for _, r in frame.iterrows():
+        v = r[col]
+        if v not in (None, "") and v not in valid:
+            problems.append(
+                Problem(
+                    label,
+                    int(r["_row"]),
+                    col,
+                    f"unknown {what} code {v!r}",
+                    f"use a {what} code that is in the {what} table",
+                )
+            )
+
+
+def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: list[Problem]):
+    for name, col in [
+        ("icss", ["ics_code"]),
+        ("trusts", ["trust_code"]),
+        ("products", ["product_code"]),
+        ("price_tiers", ["product_code", "tier"]),
+        ("deployments", ["trust_code", "product_code"]),
+    ]:
+        _check_unique(name, t[name], col, labels[name], problems)
+    products = t["products"]
+    _check_refs(t["trusts"], "ics_code", set(t["icss"]["ics_code"]), labels["trusts"], "ICS", problems)
+    codes = set(products["product_code"])
+    _check_refs(t["price_tiers"], "product_code", codes, labels["price_tiers"], "product", problems)
+    _check_refs(t["deployments"], "product_code", codes, labels["deployments"], "product", problems)
+    _check_refs(
+        t["deployments"], "trust_code", set(t["trusts"]["trust_code"]), labels["deployments"],
+        "trust", problems,
+    )
+    # products: ranges and prerequisites
+    by_code = products.set_index("product_code", drop=False)
+    by_code = by_code[~by_code.index.duplicated()]
+    for _, r in products.iterrows():
+        row, lab = int(r["_row"]), labels["products"]
+        for base in ("minutes_saved", "qalys_per_1000"):
+            central = "minutes_saved_per_study" if base == "minutes_saved" else base
+            lo, mid, hi = r[f"{base}_low"], r[central], r[f"{base}_high"]
+            if None in (lo, mid, hi) or any(pd.isna(v) for v in (lo, mid, hi)):
+                continue
+            if not lo <= mid <= hi:
+                problems.append(
+                    Problem(
+                        lab, row, central,
+                        f"central value {mid:g} is not between low {lo:g} and high {hi:g}",
+                        "make low <= central <= high",
+                    )
+                )
+        pre = r["prerequisite"]
+        if pre:
+            if pre not in by_code.index:
+                problems.append(
+                    Problem(
+                        lab, row, "prerequisite",
+                        f"prerequisite {pre!r} is not a product in the catalogue",
+                        "add that product to products.csv or clear the prerequisite",
+                    )
+                )
+            elif pre == r["product_code"]:
+                problems.append(
+                    Problem(lab, row, "prerequisite", "a product cannot require itself",
+                            "clear the prerequisite")
+                )
+            elif by_code.loc[pre, "use_case"] == r["use_case"]:
+                problems.append(
+                    Problem(
+                        lab, row, "prerequisite",
+                        f"prerequisite {pre!r} has the same use case, and a trust takes one "
+                        "product per use case",
+                        "choose a prerequisite from another use case",
+                    )
+                )
+            elif by_code.loc[pre, "prerequisite"]:
+                problems.append(
+                    Problem(
+                        lab, row, "prerequisite",
+                        f"prerequisite {pre!r} needs a prerequisite of its own",
+                        "chains of prerequisites are not supported; require the base product",
+                    )
+                )
+    # price tiers: tier 1 from zero, thresholds rising, prices not rising
+    tiers = t["price_tiers"]
+    lab = labels["price_tiers"]
+    for code in sorted(codes):
+        rows = tiers[tiers["product_code"] == code].sort_values("tier")
+        prow = int(by_code.loc[code, "_row"]) if code in by_code.index else None
+        if rows.empty:
+            problems.append(
+                Problem(lab, None, "product_code", f"product {code!r} has no price tier",
+                        "add a tier 1 row with min_studies_per_year 0 (price 0 if licence-only)")
+            )
+            continue
+        if prow is None or rows["tier"].isna().any():
+            continue
+        expected = list(range(1, len(rows) + 1))
+        if [int(x) for x in rows["tier"]] != expected:
+            problems.append(
+                Problem(lab, int(rows["_row"].iloc[0]), "tier",
+                        f"tiers of {code!r} are not numbered 1, 2, 3, ...",
+                        "number the tiers from 1 without gaps")
+            )
+            continue
+        first = rows.iloc[0]
+        if first["min_studies_per_year"] not in (None, 0) and not pd.isna(
+            first["min_studies_per_year"]
+        ):
+            problems.append(
+                Problem(lab, int(first["_row"]), "min_studies_per_year",
+                        f"tier 1 of {code!r} starts at {first['min_studies_per_year']:g}",
+                        "tier 1 must start at 0 studies")
+            )
+        for a, b in zip(rows.iloc[:-1].itertuples(), rows.iloc[1:].itertuples(), strict=True):
+            if None in (a.min_studies_per_year, b.min_studies_per_year):
+                continue
+            if b.min_studies_per_year <= a.min_studies_per_year:
+                problems.append(
+                    Problem(lab, int(b._1), "min_studies_per_year",
+                            f"tier {int(b.tier)} of {code!r} does not start above tier "
+                            f"{int(a.tier)}", "make each tier's threshold higher than the last")
+                )
+            if (
+                a.price_per_study_gbp is not None
+                and b.price_per_study_gbp is not None
+                and b.price_per_study_gbp > a.price_per_study_gbp
+            ):
+                problems.append(
+                    Problem(lab, int(b._1), "price_per_study_gbp",
+                            f"tier {int(b.tier)} of {code!r} costs more than tier {int(a.tier)}",
+                            "a higher-volume tier must not cost more per study")
+                )
+    # existing deployments must be possible
+    dep = t["deployments"]
+    trusts = t["trusts"].set_index("trust_code", drop=False)
+    trusts = trusts[~trusts.index.duplicated()]
+    lab = labels["deployments"]
+    seen: dict[tuple[str, str], str] = {}
+    for _, r in dep.iterrows():
+        tc, pc = r["trust_code"], r["product_code"]
+        if tc not in trusts.index or pc not in by_code.index:
+            continue
+        use = by_code.loc[pc, "use_case"]
+        if (tc, use) in seen and seen[(tc, use)] != pc:
+            problems.append(
+                Problem(lab, int(r["_row"]), "product_code",
+                        f"trust {tc} already has {seen[(tc, use)]!r} for use case {use!r}",
+                        "keep one product per use case per trust")
+            )
+        seen[(tc, use)] = pc
+        if by_code.loc[pc, "needs_platform"] and not trusts.loc[tc, "has_platform"]:
+            problems.append(
+                Problem(lab, int(r["_row"]), "product_code",
+                        f"{pc!r} needs a deployment platform but trust {tc} has none",
+                        f"set has_platform to yes for {tc} in trusts.csv or remove this row")
+            )
+
+
+def _finish(t: dict[str, pd.DataFrame], source: str) -> Dataset:
+    def keyed(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+        out = frame.drop(columns="_row").set_index(key, drop=False).sort_index()
+        out.index.name = key
+        return out.drop(columns=key)
+
+    tiers = t["price_tiers"].drop(columns="_row").sort_values(["product_code", "tier"])
+    tiers["tier"] = tiers["tier"].astype(int)
+    tiers = tiers.reset_index(drop=True)
+    trusts = keyed(t["trusts"], "trust_code")
+    for col in ("population", "xray_per_year", "ct_per_year", "mri_per_year",
+                "mammography_per_year", "it_capacity"):
+        trusts[col] = trusts[col].astype(int)
+    dep = (
+        t["deployments"].drop(columns="_row").sort_values(["trust_code", "product_code"])
+        .reset_index(drop=True)
+    )
+    return Dataset(
+        icss=keyed(t["icss"], "ics_code"),
+        trusts=trusts,
+        products=keyed(t["products"], "product_code"),
+        price_tiers=tiers,
+        deployments=dep,
+        source=source,
+    )
+
+
+def parse_tables(raw: dict[str, list[list[str]]], labels: dict[str, str], source: str) -> Dataset:
+    """Validate raw text tables (one list of rows per file, header first) into a Dataset.
+
+    Raises:
+        DataError: Listing every problem found, each with file, row and column.
+    """
+    problems: list[Problem] = []
+    parsed: dict[str, pd.DataFrame] = {}
+    for name in FILES:
+        if name in raw:
+            frame = _parse_table(name, raw[name], labels[name], problems)
+            if frame is not None:
+                parsed[name] = frame
+    if problems:
+        raise DataError(problems)
+    if len(parsed) != len(FILES):  # a sheet or file was missing; already reported
+        raise DataError(problems)
+    _cross_checks(parsed, labels, problems)
+    if problems:
+        raise DataError(problems)
+    return _finish(parsed, source)
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Load and validate a dataset from a folder of CSV files or an ``.xlsx`` workbook.
+
+    Args:
+        path: A folder holding ``icss.csv``, ``trusts.csv``, ``products.csv``,
+            ``price_tiers.csv`` and ``deployments.csv``, or a workbook with sheets of those
+            names.
+
+    Returns:
+        The validated dataset.
+
+    Raises:
+        DataError: If anything is missing or malformed; the error lists every problem.
+    """
+    path = Path(path)
+    problems: list[Problem] = []
+    if not path.exists():
+        raise DataError(
+            [Problem(str(path), None, None, "does not exist",
+                     "give a dataset folder or an .xlsx workbook")]
+        )
+    if path.is_dir():
+        raw = {}
+        labels = {name: f"{name}.csv" for name in FILES}
+        for name in FILES:
+            rows = _read_csv_text(path / f"{name}.csv", name, problems)
+            if rows is not None:
+                raw[name] = rows
+    else:
+        if path.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise DataError(
+                [Problem(path.name, None, None, "is neither a folder nor an .xlsx workbook",
+                         "give a folder of CSV files or an Excel workbook")]
+            )
+        raw = _read_workbook(path, problems)
+        labels = {name: f"{path.name} sheet {name}" for name in FILES}
+    if problems:
+        raise DataError(problems)
+    return parse_tables(raw, labels, str(path))
+
+
+def write_template(out_dir: str | Path) -> list[Path]:
+    """Write empty templates: one CSV per file (header only) and ``template.xlsx``.
+
+    The workbook also holds a ``dictionary`` sheet describing every column.
+
+    Raises:
+        FileExistsError: If any template file already exists (nothing is overwritten).
+    """
+    from planner.report import write_xlsx_sheets
+
+    out = Path(out_dir)
+    targets = [out / f"{n}.csv" for n in FILES] + [out / "template.xlsx"]
+    existing = [p for p in targets if p.exists()]
+    if existing:
+        raise FileExistsError(
+            f"{existing[0]} already exists; choose an empty folder (nothing was written)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    sheets = {}
+    for n in FILES:
+        cols = [c.column for c in columns(n)]
+        (out / f"{n}.csv").write_text(",".join(cols) + "\n", encoding="utf-8")
+        sheets[n] = pd.DataFrame(columns=cols)
+    from planner.schema import dictionary
+
+    sheets["dictionary"] = pd.DataFrame([c.__dict__ for c in dictionary()])
+    write_xlsx_sheets(sheets, out / "template.xlsx")
+    return targets

@@ -1,0 +1,232 @@
+"""Present-value cost and benefit of every (trust, product) option under one procurement model.
+
+The result is the *options table*: one row per (trust, product) a trust could adopt, with
+its studies, benefit, fixed costs and the factor that turns a per-study price into a present
+value. The optimiser, the evaluator and the greedy baseline all read this one table, so they
+share one arithmetic.
+
+Timing (monthly, discounted at the scenario rate): the contract is signed after the route's
+lead time; licence and platform running costs are paid from then to the end of the horizon;
+implementation and platform set-up are paid at signature; studies are read, paid for per
+study and yield benefit from go-live (signature plus the product's implementation months).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.data import Dataset
+from planner.procurement import BuyingSetup, buying_setup
+from planner.scenario import Scenario
+
+MODALITY_COLUMN = {
+    "xray": "xray_per_year",
+    "ct": "ct_per_year",
+    "mri": "mri_per_year",
+    "mammography": "mammography_per_year",
+}
+#: Objective tie-break: among plans of equal benefit prefer the cheaper (pounds per pound).
+COST_TIE_BREAK = 1e-6
+
+
+def annuity_from(start_months, horizon_years: int, rate: float) -> np.ndarray:
+    """Present value of £1 a year paid monthly from ``start_months`` to the horizon's end.
+
+    Partial months count pro rata; nothing is paid once the horizon has passed.
+    """
+    start = np.atleast_1d(np.asarray(start_months, dtype=float))
+    months = np.arange(1, 12 * horizon_years + 1, dtype=float)
+    discount = (1.0 + rate) ** (-months / 12.0)
+    active = np.clip(months[None, :] - start[:, None], 0.0, 1.0)
+    return (active * discount[None, :]).sum(axis=1) / 12.0
+
+
+def discount_at(months, rate: float) -> np.ndarray:
+    """Discount factor of a payment made ``months`` from now."""
+    return (1.0 + rate) ** (-np.asarray(months, dtype=float) / 12.0)
+
+
+def deprivation_quintiles(trusts: pd.DataFrame) -> pd.Series:
+    """IMD quintile of each trust among the trusts planned (1 least, 5 most deprived).
+
+    Trusts are ranked by ``imd_score`` (ties by code) so the quintiles are relative to the
+    dataset: within one ICS the most deprived fifth of its trusts is quintile 5.
+    """
+    order = trusts.reset_index().sort_values(["imd_score", "trust_code"])["trust_code"]
+    n = len(order)
+    q = 1 + (5 * np.arange(n)) // max(n, 1)
+    return pd.Series(q, index=order.values, name="imd_quintile").reindex(trusts.index)
+
+
+def equity_weights(trusts: pd.DataFrame, quintile: pd.Series, scenario: Scenario) -> pd.Series:
+    """Distributional weight of each trust's benefit.
+
+    The health of quintile q is taken as QALE_q = QALE_least - gap x (q - 1) / 4; the
+    Atkinson weight is ``(QALE_q / mean)^(-epsilon)``, normalised to a population-weighted
+    mean of 1, and mixed with 1 by ``equity_weight`` (0 gives every trust weight 1).
+    """
+    qale = scenario.qale_least_deprived_years - scenario.qale_gap_years * (quintile - 1) / 4.0
+    raw = (qale / qale.mean()) ** (-scenario.inequality_aversion)
+    pop = trusts["population"].astype(float)
+    raw = raw / float((raw * pop).sum() / pop.sum())
+    lam = scenario.equity_weight
+    return ((1.0 - lam) + lam * raw).rename("equity_weight")
+
+
+@dataclass
+class Options:
+    """Everything the optimiser and the evaluator need, for one dataset, scenario and model.
+
+    Attributes:
+        model: The procurement model.
+        table: One row per (trust, product) option (see module docstring for columns).
+        trusts: One row per trust: ics, unit, population, imd_quintile, core20,
+            equity_weight, it_capacity, addressable and existing-covered studies, platform
+            cost.
+        tiers: Effective price tiers per product: product_code, tier, min_studies_per_year,
+            price_per_study_gbp (after the route's discount depth).
+        budgets: Budget per buying unit.
+        setup: The buying setup.
+        existing: (trust, product) pairs already in use.
+        scenario: The scenario the table was built from.
+    """
+
+    model: str
+    table: pd.DataFrame
+    trusts: pd.DataFrame
+    tiers: pd.DataFrame
+    budgets: pd.Series
+    setup: BuyingSetup
+    existing: frozenset
+    scenario: Scenario
+
+    def tier_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per product: (tier numbers, minimum studies a year, price per study), by tier."""
+        if not hasattr(self, "_tier_arrays"):
+            self._tier_arrays = {
+                code: (g["tier"].to_numpy(), g["min_studies_per_year"].to_numpy(float),
+                       g["price_per_study_gbp"].to_numpy(float))
+                for code, g in self.tiers.groupby("product_code", sort=True)
+            }
+        return self._tier_arrays
+
+    def option_index(self) -> dict[tuple[str, str], int]:
+        """Map (trust, product) to row position in :attr:`table`."""
+        return {k: i for i, k in enumerate(zip(self.table["trust"], self.table["product"],
+                                              strict=True))}
+
+
+def per_study_value(products: pd.DataFrame, scenario: Scenario, vacancy: np.ndarray,
+                    qalys_col="qalys_per_1000", minutes_col="minutes_saved_per_study"):
+    """Pounds of health gain and of radiologist time per study read (two arrays)."""
+    health = products[qalys_col].to_numpy() / 1000.0 * scenario.qaly_value_gbp
+    hour = scenario.radiologist_hour_gbp * (1.0 + scenario.vacancy_premium * vacancy)
+    time = products[minutes_col].to_numpy() / 60.0 * hour
+    return health, time
+
+
+def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None) -> Options:
+    """Build the options table for ``model`` (default: the scenario's model)."""
+    model = model or scenario.model
+    route = scenario.route(model)
+    setup = buying_setup(dataset, scenario, model)
+    trusts = dataset.trusts
+    products = dataset.products
+
+    # every (trust, product) pair, in trust then product order
+    tcodes = np.repeat(trusts.index.to_numpy(), len(products))
+    pcodes = np.tile(products.index.to_numpy(), len(trusts))
+    t = trusts.loc[tcodes]
+    p = products.loc[pcodes]
+    volume = np.zeros(len(tcodes))
+    for modality, col in MODALITY_COLUMN.items():
+        mask = (p["modality"] == modality).to_numpy()
+        volume[mask] = t[col].to_numpy()[mask]
+    studies = volume * p["applicable_share"].to_numpy()
+
+    existing = set(zip(dataset.deployments["trust_code"], dataset.deployments["product_code"],
+                       strict=True))
+    existing_uc = {(tc, products.loc[pc, "use_case"]) for tc, pc in existing}
+    full = pd.DataFrame({
+        "trust": tcodes,
+        "product": pcodes,
+        "use_case": p["use_case"].to_numpy(),
+        "studies_per_year": studies,
+    })
+    # coverage counts against the full catalogue, so it is comparable across models
+    addressable = (
+        full.groupby(["trust", "use_case"])["studies_per_year"].max().groupby("trust").sum()
+    )
+    covered_existing = pd.Series(0.0, index=trusts.index)
+    for tc, pc in existing:
+        covered_existing[tc] += float(
+            full.loc[(full["trust"] == tc) & (full["product"] == pc), "studies_per_year"].iloc[0]
+        )
+
+    lead = route.lead_time_months
+    go_live = lead + p["implementation_months"].to_numpy()
+    f_study = annuity_from(go_live, scenario.horizon_years, scenario.discount_rate)
+    f_contract = float(annuity_from(lead, scenario.horizon_years, scenario.discount_rate)[0])
+    d_contract = float(discount_at(lead, scenario.discount_rate))
+    vacancy = t["vacancy_rate"].to_numpy()
+    health_ps, time_ps = per_study_value(p, scenario, vacancy)
+    quintile = deprivation_quintiles(trusts)
+    weight = equity_weights(trusts, quintile, scenario)
+
+    table = pd.DataFrame({
+        "trust": tcodes,
+        "product": pcodes,
+        "ics": t["ics_code"].to_numpy(),
+        "unit": setup.unit_of_trust.loc[tcodes].to_numpy(),
+        "use_case": p["use_case"].to_numpy(),
+        "modality": p["modality"].to_numpy(),
+        "studies_per_year": studies,
+        "go_live_months": go_live,
+        "health_gbp": studies * health_ps * f_study,
+        "time_gbp": studies * time_ps * f_study,
+        "equity_weight": weight.loc[tcodes].to_numpy(),
+        "implementation_gbp": p["implementation_gbp"].to_numpy()
+        * route.implementation_share * d_contract,
+        "licence_gbp": p["licence_gbp_per_year"].to_numpy() * route.licence_share * f_contract,
+        "study_factor": f_study,
+        "needs_platform": p["needs_platform"].to_numpy().astype(bool),
+        "prerequisite": p["prerequisite"].fillna("").to_numpy(),
+    })
+    table["benefit_gbp"] = table["health_gbp"] + table["time_gbp"]
+    table["weighted_benefit_gbp"] = table["benefit_gbp"] * table["equity_weight"]
+    table["fixed_cost_gbp"] = table["implementation_gbp"] + table["licence_gbp"]
+
+    keep = np.array([(tc, uc) not in existing_uc for tc, uc in
+                     zip(table["trust"], table["use_case"], strict=True)])
+    if route.framework_only:
+        keep &= p["framework"].to_numpy().astype(bool)
+    keep &= studies > 0
+    table = table[keep].reset_index(drop=True)
+
+    platform_cost = (scenario.platform_setup_gbp * d_contract
+                     + scenario.platform_gbp_per_year * f_contract) * route.platform_share
+    trust_frame = pd.DataFrame({
+        "ics": trusts["ics_code"],
+        "unit": setup.unit_of_trust,
+        "population": trusts["population"].astype(float),
+        "imd_score": trusts["imd_score"],
+        "imd_quintile": quintile,
+        "core20": quintile == 5,
+        "equity_weight": weight,
+        "it_capacity": trusts["it_capacity"].astype(int),
+        "addressable_studies": addressable.reindex(trusts.index).fillna(0.0),
+        "existing_studies": covered_existing,
+        "has_platform": trusts["has_platform"].astype(bool),
+        "platform_gbp": np.where(trusts["has_platform"], 0.0, platform_cost),
+    })
+    trust_frame.index.name = "trust"
+
+    tiers = dataset.price_tiers.copy()
+    first = tiers.groupby("product_code")["price_per_study_gbp"].transform("first")
+    tiers["price_per_study_gbp"] = first - route.volume_discount_depth * (
+        first - tiers["price_per_study_gbp"])
+    return Options(model, table, trust_frame, tiers, setup.budgets, setup,
+                   frozenset(existing), scenario)

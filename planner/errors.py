@@ -1,0 +1,78 @@
+"""Typed errors the library raises, so the command line and the app can turn them into messages.
+
+Every error a user can cause carries a list of :class:`Problem` rows (file, row, column,
+problem, fix); nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located and with a way to fix it.
+
+    Attributes:
+        file: The file (or sheet, or scenario key) the problem is in.
+        row: Spreadsheet row number (the header is row 1), or None for the whole file.
+        column: Column name, or None when the problem is not about one column.
+        problem: What is wrong, in the user's words.
+        fix: What to do about it.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column:
+            where += f" column {self.column}"
+        return f"{where}: {self.problem}; {self.fix}"
+
+    def as_dict(self) -> dict:
+        """Return the problem as a plain dict (for tables and JSON)."""
+        return {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "problem": self.problem,
+            "fix": self.fix,
+        }
+
+
+class PlannerError(Exception):
+    """Base class of every error the planner raises on purpose."""
+
+
+class InputError(PlannerError):
+    """Bad input: a dataset, a scenario or an override that cannot be used as given."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DataError(InputError):
+    """A dataset (folder of CSV files or an Excel workbook) failed validation."""
+
+
+class ScenarioError(InputError):
+    """A scenario file or override failed validation."""
+
+
+class InfeasibleError(PlannerError):
+    """No plan satisfies the scenario; ``reasons`` says what cannot be met."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = list(reasons)
+        super().__init__("no plan meets this scenario: " + "; ".join(self.reasons))
+
+
+class SolverError(PlannerError):
+    """The solver failed or stopped without any feasible plan (for example a time-out)."""

@@ -1,0 +1,203 @@
+"""Score any plan, hand-made or optimised, with the same arithmetic as the optimiser.
+
+:func:`evaluate` takes an options table and a set of (trust, product) adoptions and returns
+each adoption's cost (at the price tier its buying unit reaches) and benefit, the platform
+costs, each buying unit's spend against its budget, trust coverage, the objective, and every
+rule the plan breaks. The optimiser's plans are checked against it on every solve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner.economics import COST_TIE_BREAK, Options
+
+BUDGET_TOLERANCE_GBP = 0.5
+
+
+@dataclass
+class Evaluation:
+    """The score of one plan.
+
+    Attributes:
+        adoptions: One row per adoption: trust, product, ics, unit, use_case, studies,
+            tier, price_per_study_gbp, cost_gbp, benefit_gbp, weighted_benefit_gbp, ...
+        trusts: One row per trust: cost_gbp (including platform), benefit_gbp, coverage,
+            adoptions, platform_bought, ...
+        units: One row per buying unit: budget_gbp, cost_gbp, slack_gbp.
+        cost_gbp: Total present-value cost.
+        benefit_gbp: Total present-value benefit, unweighted.
+        weighted_benefit_gbp: Total benefit with equity weights.
+        min_coverage: Lowest coverage of any trust with addressable studies.
+        objective: weighted benefit + maximin term - cost tie-break (what the MILP maximises).
+        violations: Every rule the plan breaks, in words; empty for a feasible plan.
+    """
+
+    adoptions: pd.DataFrame
+    trusts: pd.DataFrame
+    units: pd.DataFrame
+    cost_gbp: float
+    benefit_gbp: float
+    weighted_benefit_gbp: float
+    min_coverage: float
+    objective: float
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> bool:
+        """Whether the plan breaks no rule."""
+        return not self.violations
+
+
+def tier_price(options: Options, product: str, volume: float) -> tuple[int, float]:
+    """Return (tier, price per study) that ``volume`` studies a year reach for ``product``.
+
+    All-units discount: the highest tier whose threshold the volume reaches prices every
+    study.
+    """
+    tiers, mins, prices = options.tier_arrays()[product]
+    k = max(int(np.searchsorted(mins, volume + 1e-9, side="right")) - 1, 0)
+    return int(tiers[k]), float(prices[k])
+
+
+def selection_mask(options: Options, adoptions: Iterable[tuple[str, str]]):
+    """Turn (trust, product) pairs into a boolean mask over the options table.
+
+    Returns:
+        The mask and the list of pairs that are not options under this model.
+    """
+    index = options.option_index()
+    mask = np.zeros(len(options.table), dtype=bool)
+    missing = []
+    for pair in adoptions:
+        pair = (str(pair[0]), str(pair[1]))
+        if pair in index:
+            mask[index[pair]] = True
+        else:
+            missing.append(pair)
+    return mask, missing
+
+
+def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evaluation:
+    """Score a plan.
+
+    Args:
+        options: The options table of the dataset, scenario and model.
+        adoptions: An iterable of (trust, product) pairs, or a boolean mask over
+            ``options.table``.
+        check_rules: Whether to list broken rules (budget, capacity, one per use case,
+            prerequisites, locks, coverage floors, availability).
+
+    Returns:
+        The evaluation.
+    """
+    scenario = options.scenario
+    table = options.table
+    violations: list[str] = []
+    if isinstance(adoptions, np.ndarray) and adoptions.dtype == bool:
+        mask = adoptions
+    else:
+        mask, missing = selection_mask(options, adoptions)
+        for tc, pc in missing:
+            reason = (
+                "already in use there" if (tc, pc) in options.existing
+                else f"not an option under the {options.model} model"
+            )
+            violations.append(f"{pc} at {tc} is {reason}")
+    chosen = table[mask].copy()
+
+    # per-study price at the tier each buying unit's pooled volume reaches
+    volume = chosen.groupby(["unit", "product"])["studies_per_year"].sum()
+    tiers_hit = {k: tier_price(options, k[1], v) for k, v in volume.items()}
+    keys = list(zip(chosen["unit"], chosen["product"], strict=True))
+    chosen["tier"] = [tiers_hit[k][0] for k in keys]
+    chosen["price_per_study_gbp"] = [tiers_hit[k][1] for k in keys]
+    chosen["per_study_cost_gbp"] = (
+        chosen["price_per_study_gbp"] * chosen["studies_per_year"] * chosen["study_factor"]
+    )
+    chosen["cost_gbp"] = chosen["fixed_cost_gbp"] + chosen["per_study_cost_gbp"]
+
+    trusts = options.trusts.copy()
+    needs = chosen.loc[chosen["needs_platform"], "trust"].unique()
+    trusts["platform_bought"] = trusts.index.isin(needs) & ~trusts["has_platform"]
+    trusts["platform_cost_gbp"] = np.where(trusts["platform_bought"], trusts["platform_gbp"], 0.0)
+    by_trust = chosen.groupby("trust")
+    trusts["adoptions"] = by_trust.size().reindex(trusts.index).fillna(0).astype(int)
+    trusts["adoption_cost_gbp"] = by_trust["cost_gbp"].sum().reindex(trusts.index).fillna(0.0)
+    trusts["cost_gbp"] = trusts["adoption_cost_gbp"] + trusts["platform_cost_gbp"]
+    trusts["benefit_gbp"] = by_trust["benefit_gbp"].sum().reindex(trusts.index).fillna(0.0)
+    trusts["weighted_benefit_gbp"] = (
+        by_trust["weighted_benefit_gbp"].sum().reindex(trusts.index).fillna(0.0)
+    )
+    trusts["covered_studies"] = trusts["existing_studies"] + by_trust["studies_per_year"].sum(
+    ).reindex(trusts.index).fillna(0.0)
+    addr = trusts["addressable_studies"]
+    trusts["coverage"] = np.where(addr > 0, trusts["covered_studies"] / addr.where(addr > 0, 1),
+                                  np.nan)
+
+    units = pd.DataFrame({"budget_gbp": options.budgets})
+    units["cost_gbp"] = trusts.groupby("unit")["cost_gbp"].sum().reindex(units.index).fillna(0.0)
+    units["slack_gbp"] = units["budget_gbp"] - units["cost_gbp"]
+
+    cost = float(trusts["cost_gbp"].sum())
+    benefit = float(chosen["benefit_gbp"].sum())
+    weighted = float(chosen["weighted_benefit_gbp"].sum())
+    covs = trusts["coverage"].dropna()
+    min_cov = float(covs.min()) if len(covs) else 0.0
+    objective = weighted - COST_TIE_BREAK * cost
+    if scenario.maximin_weight_gbp > 0:
+        objective += scenario.maximin_weight_gbp * min(min_cov, 1.0)
+
+    if check_rules:
+        violations += _broken_rules(options, chosen, trusts, units)
+    return Evaluation(chosen.reset_index(drop=True), trusts, units, cost, benefit, weighted,
+                      min_cov, objective, violations)
+
+
+def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
+    scenario = options.scenario
+    out = []
+    for unit, r in units.iterrows():
+        if r["cost_gbp"] > r["budget_gbp"] + BUDGET_TOLERANCE_GBP + 1e-9 * r["budget_gbp"]:
+            out.append(f"buying unit {unit} spends £{r['cost_gbp']:,.0f} over its budget "
+                       f"£{r['budget_gbp']:,.0f}")
+    for tc, r in trusts.iterrows():
+        if r["adoptions"] > r["it_capacity"]:
+            out.append(f"trust {tc} takes {r['adoptions']} deployments, over its IT capacity "
+                       f"{r['it_capacity']}")
+    dup = chosen.groupby(["trust", "use_case"]).size()
+    for (tc, uc), n in dup[dup > 1].items():
+        out.append(f"trust {tc} adopts {n} products for use case {uc}")
+    have = set(zip(chosen["trust"], chosen["product"], strict=True)) | set(options.existing)
+    for tc, pc, pre in zip(chosen["trust"], chosen["product"], chosen["prerequisite"],
+                           strict=True):
+        if pre and (tc, pre) not in have:
+            out.append(f"{pc} at {tc} needs {pre}, which the trust does not have")
+    for lock in scenario.locks:
+        has = (lock.trust, lock.product) in have
+        if lock.adopt and not has:
+            out.append(f"lock: {lock.product} must be adopted at {lock.trust}")
+        if not lock.adopt and (lock.trust, lock.product) in set(
+                zip(chosen["trust"], chosen["product"], strict=True)):
+            out.append(f"lock: {lock.product} must not be adopted at {lock.trust}")
+    if scenario.coverage_floor > 0:
+        for tc, r in floor_trusts(options).iterrows():
+            if r["addressable_studies"] <= 0:
+                continue
+            cov = trusts.loc[tc, "coverage"]
+            if cov < scenario.coverage_floor - 1e-6:
+                out.append(f"trust {tc} covers {cov:.1%} of its studies, under the floor "
+                           f"{scenario.coverage_floor:.0%}")
+    return out
+
+
+def floor_trusts(options: Options) -> pd.DataFrame:
+    """Return the trusts the coverage floor binds (all, or the most deprived quintile)."""
+    t = options.trusts
+    if options.scenario.floor_applies_to == "core20":
+        return t[t["core20"]]
+    return t

@@ -1,0 +1,296 @@
+"""Build the mixed-integer programme (MILP) of one planning run; building never solves.
+
+Notation: options i = (trust t, product p) from :mod:`planner.economics`; ``x[i]`` binary
+adoption; ``y[t]`` binary platform purchase; for a buying unit u and product p with tiered
+prices, ``z[u,p,k]`` binary tier choice and ``w[u,p,k]`` the studies a year bought at tier k;
+``m`` the lowest trust coverage. Each ``define_*`` function adds one family of constraints,
+named ``family[key]``, and states its maths in its docstring.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from planner.economics import COST_TIE_BREAK, Options
+from planner.errors import InfeasibleError, Problem, ScenarioError
+from planner.evaluate import floor_trusts
+
+
+@dataclass
+class Model:
+    """A built MILP and the handles needed to read a solution back."""
+
+    prob: pulp.LpProblem
+    options: Options
+    x: list
+    platform: dict = field(default_factory=dict)
+    tier_vars: dict = field(default_factory=dict)
+    min_coverage: pulp.LpVariable | None = None
+    cost: pulp.LpAffineExpression | None = None
+    unit_cost: dict = field(default_factory=dict)
+
+
+def _affine(pairs) -> pulp.LpAffineExpression:
+    """Sum (variable, coefficient) pairs; PuLP's constructor would keep only the last of a
+    repeated variable, so repeats are added up here."""
+    total: dict = {}
+    for var, coef in pairs:
+        total[var] = total.get(var, 0.0) + coef
+    return pulp.LpAffineExpression(list(total.items()))
+
+
+def _add(prob: pulp.LpProblem, expr, sense: int, rhs: float, name: str) -> None:
+    prob.addConstraint(pulp.LpConstraint(expr, sense, name, rhs))
+
+
+def lock_rows(options: Options) -> tuple[list[int], list[int]]:
+    """Return option rows forced in and forced out by the scenario's locks.
+
+    Raises:
+        ScenarioError: If a lock names a trust or product that is not in the dataset.
+        InfeasibleError: If a lock forces in a product that cannot be bought here.
+    """
+    index = options.option_index()
+    trusts = set(options.trusts.index)
+    products = set(options.tiers["product_code"])
+    forced_in, forced_out, problems, reasons = [], [], [], []
+    for i, lock in enumerate(options.scenario.locks):
+        if lock.trust not in trusts:
+            problems.append(Problem("scenario", None, f"locks[{i}].trust",
+                                    f"unknown trust {lock.trust!r}", "use a trust code of the data"))
+            continue
+        if lock.product not in products:
+            problems.append(Problem("scenario", None, f"locks[{i}].product",
+                                    f"unknown product {lock.product!r}",
+                                    "use a product code of the catalogue"))
+            continue
+        key = (lock.trust, lock.product)
+        if key in index:
+            (forced_in if lock.adopt else forced_out).append(index[key])
+        elif lock.adopt and key not in options.existing:
+            reasons.append(
+                f"lock forces {lock.product} at {lock.trust}, but it cannot be bought there "
+                f"under the {options.model} model (off the framework, no studies, or its use "
+                "case is already covered)"
+            )
+    if problems:
+        raise ScenarioError(problems)
+    if reasons:
+        raise InfeasibleError(reasons)
+    both = set(forced_in) & set(forced_out)
+    if both:
+        i = sorted(both)[0]
+        r = options.table.iloc[i]
+        raise InfeasibleError([f"{r['product']} at {r['trust']} is locked both in and out"])
+    return forced_in, forced_out
+
+
+def define_adoption(prob: pulp.LpProblem, options: Options) -> list:
+    """Adoption binaries ``x[i] in {0, 1}``; locks fix ``x[i] = 1`` (in) or ``0`` (out)."""
+    forced_in, forced_out = lock_rows(options)
+    x = prob.add_variable_dict("x", range(len(options.table)), cat="Binary")
+    x = [x[i] for i in range(len(options.table))]
+    for i in forced_in:
+        x[i].lowBound = 1
+    for i in forced_out:
+        x[i].upBound = 0
+    return x
+
+
+def define_use_case(prob, options: Options, x) -> None:
+    """At most one product per use case per trust: ``sum_{p in use case} x[t,p] <= 1``."""
+    groups = options.table.groupby(["trust", "use_case"], sort=True).indices
+    for (tc, uc), rows in groups.items():
+        if len(rows) > 1:
+            _add(prob, _affine((x[i], 1) for i in rows), pulp.LpConstraintLE, 1,
+                 f"use_case[{tc},{uc}]")
+
+
+def define_capacity(prob, options: Options, x) -> None:
+    """IT integration capacity: ``sum_p x[t,p] <= it_capacity[t]``."""
+    groups = options.table.groupby("trust", sort=True).indices
+    cap = options.trusts["it_capacity"]
+    for tc, rows in groups.items():
+        if len(rows) > cap[tc]:
+            _add(prob, _affine((x[i], 1) for i in rows), pulp.LpConstraintLE, float(cap[tc]),
+                 f"capacity[{tc}]")
+
+
+def define_platform(prob, options: Options, x) -> dict:
+    """Deployment platform: ``x[t,p] <= y[t]`` for products that need it, at trusts without one."""
+    t = options.table
+    need = t[t["needs_platform"] & ~t["trust"].map(options.trusts["has_platform"])]
+    trusts = sorted(need["trust"].unique())
+    y = prob.add_variable_dict("platform", trusts, cat="Binary") if trusts else {}
+    for i, tc, pc in zip(need.index, need["trust"], need["product"], strict=True):
+        _add(prob, _affine([(x[i], 1), (y[tc], -1)]), pulp.LpConstraintLE, 0,
+             f"platform[{tc},{pc}]")
+    return y
+
+
+def define_prerequisites(prob, options: Options, x) -> None:
+    """Prerequisites: ``x[t,p] <= x[t,q]`` where p needs q; ``x[t,p] = 0`` if q cannot be had.
+
+    A prerequisite already in use at the trust is met without a constraint.
+    """
+    index = options.option_index()
+    t = options.table
+    for i, tc, pc, pre in zip(t.index, t["trust"], t["product"], t["prerequisite"], strict=True):
+        if not pre or (tc, pre) in options.existing:
+            continue
+        j = index.get((tc, pre))
+        if j is None:
+            x[i].upBound = 0
+        else:
+            _add(prob, _affine([(x[i], 1), (x[j], -1)]), pulp.LpConstraintLE, 0,
+                 f"prerequisite[{tc},{pc}]")
+
+
+def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
+    """All-units volume discount per buying unit u and product p, linearised with tier binaries.
+
+    With V[u,p] = sum_t s[t,p] x[t,p] the pooled studies a year:
+    ``sum_k w[u,p,k] = V[u,p]``, ``min_k z[u,p,k] <= w[u,p,k] <= next_k z[u,p,k]``,
+    ``sum_k z[u,p,k] <= 1``; the per-study cost is ``f_p sum_k price_k w[u,p,k]`` (f_p: the
+    present-value factor of a study a year from go-live). Products with one price are linear.
+
+    Returns:
+        Per (unit, product): the per-study cost expression pairs, and the tier variables.
+    """
+    t = options.table
+    arrays = options.tier_arrays()
+    cost_pairs: dict = defaultdict(list)
+    tier_vars: dict = {}
+    for (unit, pc), rows in t.groupby(["unit", "product"], sort=True).indices.items():
+        tiers, mins, prices = arrays[pc]
+        factor = float(t["study_factor"].iat[rows[0]])
+        studies = t["studies_per_year"].to_numpy()[rows]
+        potential = float(studies.sum())
+        reach = int(np.searchsorted(mins, potential + 1e-9, side="right"))
+        if reach <= 1 or np.allclose(prices[:reach], prices[0]):
+            cost_pairs[unit] += [(x[i], float(prices[0]) * s * factor)
+                                 for i, s in zip(rows, studies, strict=True)]
+            continue
+        ks = list(range(reach))
+        z = prob.add_variable_dict(f"tier[{unit},{pc}]", ks, cat="Binary")
+        w = prob.add_variable_dict(f"volume[{unit},{pc}]", ks, lowBound=0)
+        tier_vars[(unit, pc)] = (z, w)
+        link = [(w[k], 1) for k in ks] + [(x[i], -s) for i, s in zip(rows, studies, strict=True)]
+        _add(prob, _affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{unit},{pc}]")
+        _add(prob, _affine((z[k], 1) for k in ks), pulp.LpConstraintLE, 1,
+             f"tier_choice[{unit},{pc}]")
+        for k in ks:
+            upper = float(mins[k + 1]) if k + 1 < reach else potential
+            if mins[k] > 0:
+                _add(prob, _affine([(w[k], 1), (z[k], -float(mins[k]))]), pulp.LpConstraintGE,
+                     0, f"tier_min[{unit},{pc},{k + 1}]")
+            _add(prob, _affine([(w[k], 1), (z[k], -upper)]), pulp.LpConstraintLE, 0,
+                 f"tier_max[{unit},{pc},{k + 1}]")
+            cost_pairs[unit].append((w[k], float(prices[k]) * factor))
+    return cost_pairs, tier_vars
+
+
+def define_budget(prob, options: Options, x, y, study_cost: dict, budgets: pd.Series | None):
+    """Budget per buying unit: fixed costs + per-study costs + platforms <= budget[u].
+
+    With ``budgets=None`` no budget is imposed (used to find the least money a scenario
+    needs). Returns the cost expression of each unit.
+    """
+    t = options.table
+    pairs: dict = defaultdict(list)
+    for i, unit, c in zip(t.index, t["unit"], t["fixed_cost_gbp"], strict=True):
+        pairs[unit].append((x[i], float(c)))
+    for unit, more in study_cost.items():
+        pairs[unit] += more
+    for tc, var in y.items():
+        tr = options.trusts.loc[tc]
+        pairs[tr["unit"]].append((var, float(tr["platform_gbp"])))
+    exprs = {}
+    for unit in options.budgets.index:
+        expr = _affine(pairs.get(unit, []))
+        exprs[unit] = expr
+        if budgets is not None:
+            _add(prob, expr, pulp.LpConstraintLE, float(budgets[unit]), f"budget[{unit}]")
+    return exprs
+
+
+def coverage_terms(options: Options, x, trust: str, rows) -> tuple[list, float, float]:
+    """Covered studies of a trust as expression pairs, plus its existing and addressable studies."""
+    s = options.table["studies_per_year"].to_numpy()
+    tr = options.trusts.loc[trust]
+    return ([(x[i], float(s[i])) for i in rows], float(tr["existing_studies"]),
+            float(tr["addressable_studies"]))
+
+
+def define_floors(prob, options: Options, x) -> None:
+    """Coverage floor: ``existing[t] + sum_p s[t,p] x[t,p] >= floor * addressable[t]``."""
+    floor = options.scenario.coverage_floor
+    if floor <= 0:
+        return
+    groups = options.table.groupby("trust").indices
+    for tc in floor_trusts(options).index:
+        pairs, existing, addressable = coverage_terms(options, x, tc, groups.get(tc, []))
+        if addressable <= 0:
+            continue
+        _add(prob, _affine(pairs), pulp.LpConstraintGE, floor * addressable - existing,
+             f"floor[{tc}]")
+
+
+def define_maximin(prob, options: Options, x):
+    """Lowest coverage ``m <= (existing[t] + sum_p s[t,p] x[t,p]) / addressable[t]`` for all t."""
+    if options.scenario.maximin_weight_gbp <= 0:
+        return None
+    m = prob.add_variable("min_coverage", 0, 1)
+    groups = options.table.groupby("trust").indices
+    for tc in options.trusts.index:
+        pairs, existing, addressable = coverage_terms(options, x, tc, groups.get(tc, []))
+        if addressable <= 0:
+            continue
+        expr = _affine([(v, c / addressable) for v, c in pairs] + [(m, -1)])
+        _add(prob, expr, pulp.LpConstraintGE, -existing / addressable, f"maximin[{tc}]")
+    return m
+
+
+def build_model(options: Options, budgets: pd.Series | None = "scenario",
+                minimise_cost: bool = False) -> Model:
+    """Build the MILP for ``options``.
+
+    Args:
+        options: The options table.
+        budgets: Budget per buying unit; ``"scenario"`` uses ``options.budgets``; ``None``
+            imposes no budget.
+        minimise_cost: Minimise total cost instead of maximising benefit (used to find the
+            least money that meets the locks and floors).
+
+    Objective (maximised): ``sum_i weight[t] benefit[i] x[i] + maximin_weight * m
+    - 1e-6 * cost`` (the last term only breaks ties in favour of the cheaper plan).
+    """
+    if isinstance(budgets, str):
+        budgets = options.budgets
+    sense = pulp.LpMinimize if minimise_cost else pulp.LpMaximize
+    prob = pulp.LpProblem("adoption_plan", sense)
+    x = define_adoption(prob, options)
+    define_use_case(prob, options, x)
+    define_capacity(prob, options, x)
+    y = define_platform(prob, options, x)
+    define_prerequisites(prob, options, x)
+    study_cost, tier_vars = define_tiers(prob, options, x)
+    unit_cost = define_budget(prob, options, x, y, study_cost, budgets)
+    define_floors(prob, options, x)
+    m = None if minimise_cost else define_maximin(prob, options, x)
+    cost_pairs = [pair for expr in unit_cost.values() for pair in expr.items()]
+    if minimise_cost:
+        prob.setObjective(_affine(cost_pairs))
+    else:
+        w = options.table["weighted_benefit_gbp"].to_numpy()
+        pairs = [(x[i], float(w[i])) for i in range(len(x))]
+        pairs += [(v, -COST_TIE_BREAK * c) for v, c in cost_pairs]
+        if m is not None:
+            pairs.append((m, options.scenario.maximin_weight_gbp))
+        prob.setObjective(_affine(pairs))
+    return Model(prob, options, x, y, tier_vars, m, _affine(cost_pairs), unit_cost)

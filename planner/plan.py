@@ -1,0 +1,379 @@
+"""Turn a solve into a Plan: adoptions, per-trust and per-ICS summaries, equity, baselines.
+
+:func:`solve` is the one call the command line and the app make: it builds the options,
+solves the MILP, scores the result with the evaluator (and checks the two agree), and adds
+the greedy baseline, the unweighted base case (when equity settings are on) and the value
+of more budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner.data import Dataset
+from planner.economics import Options, build_options
+from planner.equity import equity_metrics
+from planner.errors import PlannerError, SolverError
+from planner.evaluate import Evaluation, evaluate
+from planner.greedy import greedy_plan
+from planner.scenario import Scenario
+from planner.solve import SolveResult, solve_options
+
+
+@dataclass
+class Plan:
+    """An adoption plan under one procurement model, with everything needed to explain it."""
+
+    model: str
+    scenario: Scenario
+    status: str
+    gap: float
+    objective: float
+    bound: float
+    budget_gbp: float
+    evaluation: Evaluation
+    adoptions: pd.DataFrame
+    trusts: pd.DataFrame
+    icss: pd.DataFrame
+    units: pd.DataFrame
+    equity: dict
+    greedy: dict
+    base_case: dict | None
+    marginal: dict | None
+    binding: dict
+    solver: dict
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def cost_gbp(self) -> float:
+        """Total present-value cost of the plan."""
+        return self.evaluation.cost_gbp
+
+    @property
+    def benefit_gbp(self) -> float:
+        """Total present-value benefit of the plan, unweighted."""
+        return self.evaluation.benefit_gbp
+
+    def to_dict(self, include_timings: bool = False) -> dict:
+        """Return the plan as plain data (the JSON plan).
+
+        Wall-clock times are left out unless asked for, so the same data and scenario give
+        the same JSON byte for byte.
+        """
+        out = {
+            "model": self.model,
+            "status": self.status,
+            "gap": self.gap,
+            "budget_gbp": self.budget_gbp,
+            "cost_gbp": self.cost_gbp,
+            "benefit_gbp": self.benefit_gbp,
+            "weighted_benefit_gbp": self.evaluation.weighted_benefit_gbp,
+            "objective": self.objective,
+            "bound": self.bound,
+            "adoptions": _records(self.adoptions),
+            "trusts": _records(self.trusts),
+            "icss": _records(self.icss),
+            "buying_units": _records(self.units),
+            "equity": self.equity,
+            "greedy": self.greedy,
+            "base_case": self.base_case,
+            "marginal": self.marginal,
+            "binding": self.binding,
+            "solver": self.solver,
+            "scenario": self.scenario.to_dict(),
+        }
+        if include_timings:
+            out["timings"] = self.timings
+        return clean(out)
+
+    def summary(self) -> dict:
+        """Key figures in one flat row (for comparisons and sweeps)."""
+        eq = self.equity
+        return {
+            "model": self.model,
+            "status": self.status,
+            "gap": self.gap,
+            "budget_gbp": self.budget_gbp,
+            "cost_gbp": self.cost_gbp,
+            "benefit_gbp": self.benefit_gbp,
+            "weighted_benefit_gbp": self.evaluation.weighted_benefit_gbp,
+            "net_benefit_gbp": self.benefit_gbp - self.cost_gbp,
+            "adoptions": len(self.adoptions),
+            "trusts_with_new_adoptions": eq["trusts_with_new_adoptions"],
+            "coverage": eq["coverage"],
+            "min_coverage": eq["min_coverage"],
+            "core20_coverage": eq["core20_coverage"],
+            "gini_benefit_per_capita": eq["gini_benefit_per_capita"],
+            "concentration_index": eq["concentration_index"],
+            "mean_go_live_months": _mean_go_live(self.adoptions),
+            "greedy_benefit_gbp": self.greedy["benefit_gbp"],
+            "gain_over_greedy_gbp": self.greedy["gain_gbp"],
+            "marginal_benefit_per_gbp": (self.marginal or {}).get("benefit_per_gbp"),
+        }
+
+
+def _mean_go_live(adoptions: pd.DataFrame) -> float | None:
+    """Benefit-weighted mean months to go-live (the time to benefit)."""
+    if adoptions.empty or adoptions["benefit_gbp"].sum() <= 0:
+        return None
+    w = adoptions["benefit_gbp"]
+    return float((adoptions["go_live_months"] * w).sum() / w.sum())
+
+
+def clean(value):
+    """Make plain data JSON-safe and reproducible: numpy to Python, floats rounded, NaN to None."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if not math.isfinite(v):
+            return None
+        return round(v, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [clean(r) for r in frame.to_dict(orient="records")]
+
+
+def _adoption_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
+    a = ev.adoptions
+    out = pd.DataFrame({
+        "trust": a["trust"],
+        "trust_name": a["trust"].map(dataset.trusts["trust_name"]),
+        "ics": a["ics"],
+        "product": a["product"],
+        "product_name": a["product"].map(dataset.products["product_name"]),
+        "use_case": a["use_case"],
+        "buying_unit": a["unit"],
+        "studies_per_year": a["studies_per_year"],
+        "tier": a["tier"].astype(int) if len(a) else a.get("tier"),
+        "price_per_study_gbp": a["price_per_study_gbp"],
+        "go_live_months": a["go_live_months"],
+        "cost_gbp": a["cost_gbp"],
+        "benefit_gbp": a["benefit_gbp"],
+        "weighted_benefit_gbp": a["weighted_benefit_gbp"],
+    })
+    out["benefit_per_gbp"] = out["benefit_gbp"] / out["cost_gbp"].where(out["cost_gbp"] > 0)
+    return out.sort_values(["trust", "use_case", "product"]).reset_index(drop=True)
+
+
+def _trust_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
+    t = ev.trusts
+    out = pd.DataFrame({
+        "trust": t.index,
+        "trust_name": dataset.trusts.loc[t.index, "trust_name"].to_numpy(),
+        "ics": t["ics"].to_numpy(),
+        "population": t["population"].astype(int).to_numpy(),
+        "imd_score": t["imd_score"].to_numpy(),
+        "imd_quintile": t["imd_quintile"].astype(int).to_numpy(),
+        "equity_weight": t["equity_weight"].to_numpy(),
+        "it_capacity": t["it_capacity"].to_numpy(),
+        "adoptions": t["adoptions"].to_numpy(),
+        "platform_bought": t["platform_bought"].to_numpy(),
+        "cost_gbp": t["cost_gbp"].to_numpy(),
+        "benefit_gbp": t["benefit_gbp"].to_numpy(),
+        "benefit_per_capita_gbp": (t["benefit_gbp"] / t["population"]).to_numpy(),
+        "addressable_studies": t["addressable_studies"].to_numpy(),
+        "covered_studies": t["covered_studies"].to_numpy(),
+        "coverage": t["coverage"].to_numpy(),
+    })
+    return out.reset_index(drop=True)
+
+
+def _ics_table(trusts: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    g = trusts.groupby("ics", sort=True)
+    out = pd.DataFrame({
+        "trusts": g.size(),
+        "population": g["population"].sum(),
+        "adoptions": g["adoptions"].sum(),
+        "cost_gbp": g["cost_gbp"].sum(),
+        "benefit_gbp": g["benefit_gbp"].sum(),
+        "coverage": g["covered_studies"].sum() / g["addressable_studies"].sum(),
+        "min_trust_coverage": g["coverage"].min(),
+    })
+    out.insert(0, "ics_name", dataset.icss.loc[out.index, "ics_name"])
+    out["benefit_per_capita_gbp"] = out["benefit_gbp"] / out["population"]
+    out.index.name = "ics"
+    return out.reset_index()
+
+
+def _binding(options: Options, ev: Evaluation) -> dict:
+    """What binds: buying units whose leftover money buys no further option, full trusts."""
+    t = options.table
+    taken = set(zip(ev.adoptions["trust"], ev.adoptions["product"], strict=True))
+    used_uc = set(zip(ev.adoptions["trust"], ev.adoptions["use_case"], strict=True))
+    full = set(ev.trusts.index[ev.trusts["adoptions"] >= ev.trusts["it_capacity"]])
+    first = np.array([options.tier_arrays()[p][2][0] for p in t["product"]])
+    standalone = t["fixed_cost_gbp"].to_numpy() + first * t["studies_per_year"].to_numpy() * (
+        t["study_factor"].to_numpy())
+    open_rows = [
+        i for i, (tc, pc, uc) in enumerate(zip(t["trust"], t["product"], t["use_case"],
+                                               strict=True))
+        if (tc, pc) not in taken and (tc, uc) not in used_uc and tc not in full
+    ]
+    cheapest = pd.Series(standalone[open_rows], index=t["unit"].to_numpy()[open_rows])
+    cheapest = cheapest.groupby(level=0).min() if len(cheapest) else cheapest
+    units = ev.units
+    budget_units = [
+        str(u) for u, r in units.iterrows()
+        if u in cheapest.index and r["slack_gbp"] < cheapest[u]
+    ]
+    floor = options.scenario.coverage_floor
+    at_floor = []
+    if floor > 0:
+        cov = ev.trusts["coverage"]
+        at_floor = sorted(str(tc) for tc in cov.index[(cov - floor).abs() < 1e-6])
+    return {
+        "budget_units": budget_units,
+        "capacity_trusts": sorted(str(x) for x in full),
+        "floor_trusts": at_floor,
+    }
+
+
+def _marginal(dataset: Dataset, scenario: Scenario, model: str, total: float,
+              benefit: float) -> dict | None:
+    step = scenario.marginal_step_gbp
+    if step <= 0:
+        return None
+    more = scenario.replace(budget_gbp=total + step)
+    try:
+        opts = build_options(dataset, more, model)
+        res = solve_options(opts)
+    except PlannerError:
+        return None
+    ev = evaluate(opts, res.mask, check_rules=False)
+    return {
+        "step_gbp": step,
+        "benefit_gbp": ev.benefit_gbp,
+        "extra_benefit_gbp": ev.benefit_gbp - benefit,
+        "benefit_per_gbp": (ev.benefit_gbp - benefit) / step,
+        "status": res.status,
+    }
+
+
+def equity_active(scenario: Scenario) -> bool:
+    """Whether any equity setting moves the plan away from the unweighted base case."""
+    return (scenario.equity_weight > 0 or scenario.maximin_weight_gbp > 0
+            or scenario.coverage_floor > 0)
+
+
+def plan_from_mask(dataset: Dataset, options: Options, result: SolveResult | None,
+                   mask: np.ndarray) -> tuple[Evaluation, pd.DataFrame, pd.DataFrame]:
+    """Evaluate a mask and return the evaluation with its adoption and trust tables."""
+    ev = evaluate(options, mask)
+    return ev, _adoption_table(ev, dataset), _trust_table(ev, dataset)
+
+
+def solve(dataset: Dataset, scenario: Scenario, model: str | None = None, *,
+          with_greedy: bool = True, with_base_case: bool = True,
+          with_marginal: bool = True) -> Plan:
+    """Find the best adoption plan for ``dataset`` under ``scenario`` and ``model``.
+
+    Raises:
+        InfeasibleError: If no plan meets the scenario (the message says what cannot be met).
+        SolverError: If the solver stops without a plan, or its plan and the evaluator
+            disagree.
+        ScenarioError: If a lock names an unknown trust or product.
+    """
+    model = model or scenario.model
+    options = build_options(dataset, scenario, model)
+    result = solve_options(options)
+    ev, adoptions, trusts = plan_from_mask(dataset, options, result, result.mask)
+    tol = 1e-6 * max(1.0, abs(ev.objective)) + 1e-3
+    if ev.violations or abs(ev.objective - result.objective) > tol:
+        raise SolverError(
+            "internal check failed: the optimiser's plan and the evaluator disagree "
+            f"(objective {result.objective:.6f} vs {ev.objective:.6f}; "
+            f"{'; '.join(ev.violations) or 'no rule broken'})")
+
+    greedy = None
+    if with_greedy:
+        g = evaluate(options, greedy_plan(options))
+        greedy = {
+            "benefit_gbp": g.benefit_gbp,
+            "weighted_benefit_gbp": g.weighted_benefit_gbp,
+            "cost_gbp": g.cost_gbp,
+            "objective": g.objective,
+            "adoptions": len(g.adoptions),
+            "feasible": g.feasible,
+            "gain_gbp": ev.objective - g.objective,
+            "gain_pct": (100.0 * (ev.objective - g.objective) / abs(g.objective)
+                         if g.objective else None),
+        }
+
+    base = None
+    if with_base_case and equity_active(scenario):
+        unweighted = scenario.replace(equity_weight=0.0, maximin_weight_gbp=0.0,
+                                      coverage_floor=0.0)
+        b_opts = build_options(dataset, unweighted, model)
+        b_res = solve_options(b_opts)
+        b_ev = evaluate(b_opts, b_res.mask, check_rules=False)
+        base = {
+            "benefit_gbp": b_ev.benefit_gbp,
+            "cost_gbp": b_ev.cost_gbp,
+            "min_coverage": b_ev.min_coverage,
+            "benefit_given_up_for_equity_gbp": b_ev.benefit_gbp - ev.benefit_gbp,
+            "status": b_res.status,
+        }
+
+    total = options.setup.total_budget_gbp
+    marginal = _marginal(dataset, scenario, model, total, ev.benefit_gbp) if with_marginal \
+        else None
+    if result.status == "time_limit" and not math.isfinite(result.gap):
+        raise SolverError("the solver stopped at its time limit without a gap estimate")
+    return Plan(
+        model=model,
+        scenario=scenario,
+        status=result.status,
+        gap=result.gap,
+        objective=ev.objective,
+        bound=result.bound,
+        budget_gbp=total,
+        evaluation=ev,
+        adoptions=adoptions,
+        trusts=trusts,
+        icss=_ics_table(trusts, dataset),
+        units=ev.units.reset_index().rename(columns={"unit": "buying_unit"}),
+        equity=equity_metrics(ev.trusts),
+        greedy=greedy or {},
+        base_case=base,
+        marginal=marginal,
+        binding=_binding(options, ev),
+        solver={
+            "name": "HiGHS",
+            "status": result.status,
+            "gap": result.gap,
+            "bound": result.bound,
+            "time_limit_s": scenario.time_limit_s,
+            "mip_gap": scenario.mip_gap,
+            "variables": result.n_variables,
+            "constraints": result.n_constraints,
+        },
+        timings={"build_seconds": result.build_seconds, "solve_seconds": result.solve_seconds},
+    )
+
+
+def compare(dataset: Dataset, scenario: Scenario, models=("local", "ics", "central"),
+            **kwargs) -> tuple[list[Plan], pd.DataFrame]:
+    """Solve every procurement model on the same money; return the plans and one tidy table.
+
+    The table has one row per model (see :meth:`Plan.summary`) plus the benefit lost by
+    buying locally against each other model (``benefit_vs_local_gbp``).
+    """
+    plans = [solve(dataset, scenario, m, **kwargs) for m in models]
+    table = pd.DataFrame([p.summary() for p in plans])
+    local = table.loc[table["model"] == "local", "benefit_gbp"]
+    if len(local):
+        table["benefit_vs_local_gbp"] = table["benefit_gbp"] - float(local.iloc[0])
+    return plans, table

@@ -1,0 +1,184 @@
+"""Solve a built MILP with HiGHS and read the solution back; explain infeasible scenarios.
+
+Solving returns a :class:`SolveResult` (the adoption mask and the solver's status, gap and
+time) and never hands solver objects to callers. A scenario with no feasible plan raises
+:class:`InfeasibleError` naming what cannot be met; a solver that stops without any plan
+raises :class:`SolverError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pulp
+
+from planner.economics import Options
+from planner.errors import InfeasibleError, SolverError
+from planner.evaluate import floor_trusts
+from planner.model import Model, build_model, lock_rows
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What a solve produced.
+
+    Attributes:
+        mask: Boolean adoption mask over the options table.
+        status: ``optimal``, ``time_limit`` (a feasible plan, possibly not optimal) or
+            ``gap_reached``.
+        gap: Relative gap between the plan and the best bound (0 when proven optimal).
+        objective: The solver's objective value.
+        bound: The best bound on the objective.
+        build_seconds: Time to build the MILP.
+        solve_seconds: Time HiGHS took.
+        n_variables: Columns of the MILP.
+        n_constraints: Rows of the MILP.
+    """
+
+    mask: np.ndarray
+    status: str
+    gap: float
+    objective: float
+    bound: float
+    build_seconds: float
+    solve_seconds: float
+    n_variables: int
+    n_constraints: int
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send C-level stdout to /dev/null: HiGHS prints a banner even with ``msg=False``."""
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # no real file descriptor (e.g. captured)
+        fd = 1
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def run_highs(model: Model, time_limit_s: float, mip_gap: float, threads: int):
+    """Run HiGHS on ``model.prob``; return (model status, seconds)."""
+    solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=threads,
+                        random_seed=0)
+    start = time.perf_counter()
+    with _quiet_stdout():
+        model.prob.solve(solver)
+    seconds = time.perf_counter() - start
+    return model.prob.solverModel.getModelStatus(), seconds
+
+
+def solve_options(options: Options) -> SolveResult:
+    """Build and solve the plan MILP for ``options``.
+
+    Raises:
+        InfeasibleError: If no plan meets the scenario (with the reasons).
+        SolverError: If the solver stops without a feasible plan.
+    """
+    sc = options.scenario
+    start = time.perf_counter()
+    model = build_model(options)
+    build_seconds = time.perf_counter() - start
+    status, seconds = run_highs(model, sc.time_limit_s, sc.mip_gap, sc.threads)
+    S = highspy.HighsModelStatus
+    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        raise InfeasibleError(diagnose(options))
+    info = model.prob.solverModel.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == S.kOptimal:
+        label = "optimal"
+    elif status == S.kTimeLimit and has_solution:
+        label = "time_limit"
+    else:
+        raise SolverError(
+            f"the solver stopped ({model.prob.solverModel.modelStatusToString(status)}) "
+            "without a feasible plan; raise time_limit_s or simplify the scenario"
+        )
+    mask = np.array([(v.varValue or 0.0) > 0.5 for v in model.x], dtype=bool)
+    objective = float(model.prob.objective.value())
+    bound = -float(info.mip_dual_bound)  # HiGHS reports the bound of the minimised problem
+    gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else float("nan")
+    if label == "optimal" and gap > 0:
+        label = "optimal" if gap <= 1e-9 else "gap_reached"
+    return SolveResult(mask, label, max(gap, 0.0), objective, bound, build_seconds, seconds,
+                       len(model.prob.variables()), len(model.prob.constraints))
+
+
+def diagnose(options: Options) -> list[str]:
+    """Say why no plan meets the scenario: locks that clash, floors out of reach, or money.
+
+    Checks, in order: locks that break capacity, one-per-use-case or prerequisites on their
+    own; coverage floors that no plan can reach whatever the money; then the least money the
+    locks and floors need in each buying unit against its budget.
+    """
+    sc = options.scenario
+    t = options.table
+    reasons: list[str] = []
+    forced_in, forced_out = lock_rows(options)
+    locked = t.loc[forced_in]
+    for tc, n in locked.groupby("trust").size().items():
+        cap = int(options.trusts.loc[tc, "it_capacity"])
+        if n > cap:
+            reasons.append(f"locks force {n} products at {tc}, over its IT capacity {cap}")
+    for (tc, uc), n in locked.groupby(["trust", "use_case"]).size().items():
+        if n > 1:
+            reasons.append(f"locks force {n} products for use case {uc} at {tc}")
+    out_keys = {(t.at[i, "trust"], t.at[i, "product"]) for i in forced_out}
+    for tc, pc, pre in zip(locked["trust"], locked["product"], locked["prerequisite"],
+                           strict=True):
+        if pre and (tc, pre) in out_keys:
+            reasons.append(f"lock forces {pc} at {tc} but its prerequisite {pre} is locked out")
+    if reasons:
+        return reasons
+
+    free = build_model(options, budgets=None, minimise_cost=True)
+    status, _ = run_highs(free, 60.0, 1e-6, 1)
+    S = highspy.HighsModelStatus
+    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        if sc.coverage_floor > 0:
+            groups = t.groupby("trust").indices
+            for tc, tr in floor_trusts(options).iterrows():
+                rows = groups.get(tc, [])
+                best = t.iloc[rows].groupby("use_case")["studies_per_year"].max()
+                best = best.sort_values(ascending=False).head(int(tr["it_capacity"])).sum()
+                if tr["addressable_studies"] > 0:
+                    reach = (tr["existing_studies"] + best) / tr["addressable_studies"]
+                    if reach < sc.coverage_floor - 1e-9:
+                        reasons.append(
+                            f"trust {tc} can cover at most {reach:.0%} of its studies (IT "
+                            f"capacity {int(tr['it_capacity'])}, catalogue under "
+                            f"{options.model}), below the coverage floor "
+                            f"{sc.coverage_floor:.0%}")
+            if not reasons:
+                reasons.append(
+                    f"the coverage floor {sc.coverage_floor:.0%} cannot be met together with "
+                    "the locks, IT capacity and prerequisites")
+        else:
+            reasons.append("the locks cannot be met together with IT capacity, use cases and "
+                           "prerequisites")
+        return reasons
+    what = "locks and coverage floors" if sc.coverage_floor > 0 else "locks"
+    for unit, expr in free.unit_cost.items():
+        need = float(expr.value() or 0.0)
+        budget = float(options.budgets[unit])
+        if need > budget + 0.5:
+            reasons.append(
+                f"the {what} alone cost at least £{need:,.0f} in {unit}, more than its budget "
+                f"£{budget:,.0f}")
+    if not reasons:
+        reasons.append("the scenario's constraints cannot all be met together")
+    return reasons
