@@ -180,10 +180,7 @@ def _read_workbook(path: Path, problems: list[Problem]) -> dict[str, list[list[s
                     )
                 )
                 continue
-            rows = [
-                [_cell_text(v) for v in row]
-                for row in wb[name].iter_rows(values_only=True)
-            ]
+            rows = [[_cell_text(v) for v in row] for row in wb[name].iter_rows(values_only=True)]
             while rows and not any(c.strip() for c in rows[-1]):
                 rows.pop()
             if not rows:
@@ -376,13 +373,19 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
     ]:
         _check_unique(name, t[name], col, labels[name], problems)
     products = t["products"]
-    _check_refs(t["trusts"], "ics_code", set(t["icss"]["ics_code"]), labels["trusts"], "ICS", problems)
+    _check_refs(
+        t["trusts"], "ics_code", set(t["icss"]["ics_code"]), labels["trusts"], "ICS", problems
+    )
     codes = set(products["product_code"])
     _check_refs(t["price_tiers"], "product_code", codes, labels["price_tiers"], "product", problems)
     _check_refs(t["deployments"], "product_code", codes, labels["deployments"], "product", problems)
     _check_refs(
-        t["deployments"], "trust_code", set(t["trusts"]["trust_code"]), labels["deployments"],
-        "trust", problems,
+        t["deployments"],
+        "trust_code",
+        set(t["trusts"]["trust_code"]),
+        labels["deployments"],
+        "trust",
+        problems,
     )
     # products: ranges and prerequisites
     by_code = products.set_index("product_code", drop=False)
@@ -397,7 +400,9 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
             if not lo <= mid <= hi:
                 problems.append(
                     Problem(
-                        lab, row, central,
+                        lab,
+                        row,
+                        central,
                         f"central value {mid:g} is not between low {lo:g} and high {hi:g}",
                         "make low <= central <= high",
                     )
@@ -407,20 +412,29 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
             if pre not in by_code.index:
                 problems.append(
                     Problem(
-                        lab, row, "prerequisite",
+                        lab,
+                        row,
+                        "prerequisite",
                         f"prerequisite {pre!r} is not a product in the catalogue",
                         "add that product to products.csv or clear the prerequisite",
                     )
                 )
             elif pre == r["product_code"]:
                 problems.append(
-                    Problem(lab, row, "prerequisite", "a product cannot require itself",
-                            "clear the prerequisite")
+                    Problem(
+                        lab,
+                        row,
+                        "prerequisite",
+                        "a product cannot require itself",
+                        "clear the prerequisite",
+                    )
                 )
             elif by_code.loc[pre, "use_case"] == r["use_case"]:
                 problems.append(
                     Problem(
-                        lab, row, "prerequisite",
+                        lab,
+                        row,
+                        "prerequisite",
                         f"prerequisite {pre!r} has the same use case, and a trust takes one "
                         "product per use case",
                         "choose a prerequisite from another use case",
@@ -429,7 +443,9 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
             elif by_code.loc[pre, "prerequisite"]:
                 problems.append(
                     Problem(
-                        lab, row, "prerequisite",
+                        lab,
+                        row,
+                        "prerequisite",
                         f"prerequisite {pre!r} needs a prerequisite of its own",
                         "chains of prerequisites are not supported; require the base product",
                     )
@@ -442,8 +458,13 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
         prow = int(by_code.loc[code, "_row"]) if code in by_code.index else None
         if rows.empty:
             problems.append(
-                Problem(lab, None, "product_code", f"product {code!r} has no price tier",
-                        "add a tier 1 row with min_studies_per_year 0 (price 0 if licence-only)")
+                Problem(
+                    lab,
+                    None,
+                    "product_code",
+                    f"product {code!r} has no price tier",
+                    "add a tier 1 row with min_studies_per_year 0 (price 0 if licence-only)",
+                )
             )
             continue
         if prow is None or rows["tier"].isna().any():
@@ -451,9 +472,13 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
         expected = list(range(1, len(rows) + 1))
         if [int(x) for x in rows["tier"]] != expected:
             problems.append(
-                Problem(lab, int(rows["_row"].iloc[0]), "tier",
-                        f"tiers of {code!r} are not numbered 1, 2, 3, ...",
-                        "number the tiers from 1 without gaps")
+                Problem(
+                    lab,
+                    int(rows["_row"].iloc[0]),
+                    "tier",
+                    f"tiers of {code!r} are not numbered 1, 2, 3, ...",
+                    "number the tiers from 1 without gaps",
+                )
             )
             continue
         first = rows.iloc[0]
@@ -461,18 +486,26 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
             first["min_studies_per_year"]
         ):
             problems.append(
-                Problem(lab, int(first["_row"]), "min_studies_per_year",
-                        f"tier 1 of {code!r} starts at {first['min_studies_per_year']:g}",
-                        "tier 1 must start at 0 studies")
+                Problem(
+                    lab,
+                    int(first["_row"]),
+                    "min_studies_per_year",
+                    f"tier 1 of {code!r} starts at {first['min_studies_per_year']:g}",
+                    "tier 1 must start at 0 studies",
+                )
             )
         for a, b in zip(rows.iloc[:-1].itertuples(), rows.iloc[1:].itertuples(), strict=True):
             if None in (a.min_studies_per_year, b.min_studies_per_year):
                 continue
             if b.min_studies_per_year <= a.min_studies_per_year:
                 problems.append(
-                    Problem(lab, int(b._1), "min_studies_per_year",
-                            f"tier {int(b.tier)} of {code!r} does not start above tier "
-                            f"{int(a.tier)}", "make each tier's threshold higher than the last")
+                    Problem(
+                        lab,
+                        int(b._1),
+                        "min_studies_per_year",
+                        f"tier {int(b.tier)} of {code!r} does not start above tier {int(a.tier)}",
+                        "make each tier's threshold higher than the last",
+                    )
                 )
             if (
                 a.price_per_study_gbp is not None
@@ -480,9 +513,13 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
                 and b.price_per_study_gbp > a.price_per_study_gbp
             ):
                 problems.append(
-                    Problem(lab, int(b._1), "price_per_study_gbp",
-                            f"tier {int(b.tier)} of {code!r} costs more than tier {int(a.tier)}",
-                            "a higher-volume tier must not cost more per study")
+                    Problem(
+                        lab,
+                        int(b._1),
+                        "price_per_study_gbp",
+                        f"tier {int(b.tier)} of {code!r} costs more than tier {int(a.tier)}",
+                        "a higher-volume tier must not cost more per study",
+                    )
                 )
     # existing deployments must be possible
     dep = t["deployments"]
@@ -497,16 +534,24 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
         use = by_code.loc[pc, "use_case"]
         if (tc, use) in seen and seen[(tc, use)] != pc:
             problems.append(
-                Problem(lab, int(r["_row"]), "product_code",
-                        f"trust {tc} already has {seen[(tc, use)]!r} for use case {use!r}",
-                        "keep one product per use case per trust")
+                Problem(
+                    lab,
+                    int(r["_row"]),
+                    "product_code",
+                    f"trust {tc} already has {seen[(tc, use)]!r} for use case {use!r}",
+                    "keep one product per use case per trust",
+                )
             )
         seen[(tc, use)] = pc
         if by_code.loc[pc, "needs_platform"] and not trusts.loc[tc, "has_platform"]:
             problems.append(
-                Problem(lab, int(r["_row"]), "product_code",
-                        f"{pc!r} needs a deployment platform but trust {tc} has none",
-                        f"set has_platform to yes for {tc} in trusts.csv or remove this row")
+                Problem(
+                    lab,
+                    int(r["_row"]),
+                    "product_code",
+                    f"{pc!r} needs a deployment platform but trust {tc} has none",
+                    f"set has_platform to yes for {tc} in trusts.csv or remove this row",
+                )
             )
 
 
@@ -520,11 +565,19 @@ def _finish(t: dict[str, pd.DataFrame], source: str) -> Dataset:
     tiers["tier"] = tiers["tier"].astype(int)
     tiers = tiers.reset_index(drop=True)
     trusts = keyed(t["trusts"], "trust_code")
-    for col in ("population", "xray_per_year", "ct_per_year", "mri_per_year",
-                "mammography_per_year", "it_capacity"):
+    for col in (
+        "population",
+        "xray_per_year",
+        "ct_per_year",
+        "mri_per_year",
+        "mammography_per_year",
+        "it_capacity",
+    ):
         trusts[col] = trusts[col].astype(int)
     dep = (
-        t["deployments"].drop(columns="_row").sort_values(["trust_code", "product_code"])
+        t["deployments"]
+        .drop(columns="_row")
+        .sort_values(["trust_code", "product_code"])
         .reset_index(drop=True)
     )
     return Dataset(
@@ -578,8 +631,15 @@ def load_dataset(path: str | Path) -> Dataset:
     problems: list[Problem] = []
     if not path.exists():
         raise DataError(
-            [Problem(str(path), None, None, "does not exist",
-                     "give a dataset folder or an .xlsx workbook")]
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    "does not exist",
+                    "give a dataset folder or an .xlsx workbook",
+                )
+            ]
         )
     if path.is_dir():
         raw = {}
@@ -591,8 +651,15 @@ def load_dataset(path: str | Path) -> Dataset:
     else:
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
             raise DataError(
-                [Problem(path.name, None, None, "is neither a folder nor an .xlsx workbook",
-                         "give a folder of CSV files or an Excel workbook")]
+                [
+                    Problem(
+                        path.name,
+                        None,
+                        None,
+                        "is neither a folder nor an .xlsx workbook",
+                        "give a folder of CSV files or an Excel workbook",
+                    )
+                ]
             )
         raw = _read_workbook(path, problems)
         labels = {name: f"{path.name} sheet {name}" for name in FILES}

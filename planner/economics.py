@@ -107,20 +107,29 @@ class Options:
         """Per product: (tier numbers, minimum studies a year, price per study), by tier."""
         if not hasattr(self, "_tier_arrays"):
             self._tier_arrays = {
-                code: (g["tier"].to_numpy(), g["min_studies_per_year"].to_numpy(float),
-                       g["price_per_study_gbp"].to_numpy(float))
+                code: (
+                    g["tier"].to_numpy(),
+                    g["min_studies_per_year"].to_numpy(float),
+                    g["price_per_study_gbp"].to_numpy(float),
+                )
                 for code, g in self.tiers.groupby("product_code", sort=True)
             }
         return self._tier_arrays
 
     def option_index(self) -> dict[tuple[str, str], int]:
         """Map (trust, product) to row position in :attr:`table`."""
-        return {k: i for i, k in enumerate(zip(self.table["trust"], self.table["product"],
-                                              strict=True))}
+        return {
+            k: i for i, k in enumerate(zip(self.table["trust"], self.table["product"], strict=True))
+        }
 
 
-def per_study_value(products: pd.DataFrame, scenario: Scenario, vacancy: np.ndarray,
-                    qalys_col="qalys_per_1000", minutes_col="minutes_saved_per_study"):
+def per_study_value(
+    products: pd.DataFrame,
+    scenario: Scenario,
+    vacancy: np.ndarray,
+    qalys_col="qalys_per_1000",
+    minutes_col="minutes_saved_per_study",
+):
     """Pounds of health gain and of radiologist time per study read (two arrays)."""
     health = products[qalys_col].to_numpy() / 1000.0 * scenario.qaly_value_gbp
     hour = scenario.radiologist_hour_gbp * (1.0 + scenario.vacancy_premium * vacancy)
@@ -147,15 +156,18 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         volume[mask] = t[col].to_numpy()[mask]
     studies = volume * p["applicable_share"].to_numpy()
 
-    existing = set(zip(dataset.deployments["trust_code"], dataset.deployments["product_code"],
-                       strict=True))
+    existing = set(
+        zip(dataset.deployments["trust_code"], dataset.deployments["product_code"], strict=True)
+    )
     existing_uc = {(tc, products.loc[pc, "use_case"]) for tc, pc in existing}
-    full = pd.DataFrame({
-        "trust": tcodes,
-        "product": pcodes,
-        "use_case": p["use_case"].to_numpy(),
-        "studies_per_year": studies,
-    })
+    full = pd.DataFrame(
+        {
+            "trust": tcodes,
+            "product": pcodes,
+            "use_case": p["use_case"].to_numpy(),
+            "studies_per_year": studies,
+        }
+    )
     # coverage counts against the full catalogue, so it is comparable across models
     addressable = (
         full.groupby(["trust", "use_case"])["studies_per_year"].max().groupby("trust").sum()
@@ -176,57 +188,69 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
     quintile = deprivation_quintiles(trusts)
     weight = equity_weights(trusts, quintile, scenario)
 
-    table = pd.DataFrame({
-        "trust": tcodes,
-        "product": pcodes,
-        "ics": t["ics_code"].to_numpy(),
-        "unit": setup.unit_of_trust.loc[tcodes].to_numpy(),
-        "use_case": p["use_case"].to_numpy(),
-        "modality": p["modality"].to_numpy(),
-        "studies_per_year": studies,
-        "go_live_months": go_live,
-        "health_gbp": studies * health_ps * f_study,
-        "time_gbp": studies * time_ps * f_study,
-        "equity_weight": weight.loc[tcodes].to_numpy(),
-        "implementation_gbp": p["implementation_gbp"].to_numpy()
-        * route.implementation_share * d_contract,
-        "licence_gbp": p["licence_gbp_per_year"].to_numpy() * route.licence_share * f_contract,
-        "study_factor": f_study,
-        "needs_platform": p["needs_platform"].to_numpy().astype(bool),
-        "prerequisite": p["prerequisite"].fillna("").to_numpy(),
-    })
+    table = pd.DataFrame(
+        {
+            "trust": tcodes,
+            "product": pcodes,
+            "ics": t["ics_code"].to_numpy(),
+            "unit": setup.unit_of_trust.loc[tcodes].to_numpy(),
+            "use_case": p["use_case"].to_numpy(),
+            "modality": p["modality"].to_numpy(),
+            "studies_per_year": studies,
+            "go_live_months": go_live,
+            "health_gbp": studies * health_ps * f_study,
+            "time_gbp": studies * time_ps * f_study,
+            "equity_weight": weight.loc[tcodes].to_numpy(),
+            "implementation_gbp": p["implementation_gbp"].to_numpy()
+            * route.implementation_share
+            * d_contract,
+            "licence_gbp": p["licence_gbp_per_year"].to_numpy() * route.licence_share * f_contract,
+            "study_factor": f_study,
+            "needs_platform": p["needs_platform"].to_numpy().astype(bool),
+            "prerequisite": p["prerequisite"].fillna("").to_numpy(),
+        }
+    )
     table["benefit_gbp"] = table["health_gbp"] + table["time_gbp"]
     table["weighted_benefit_gbp"] = table["benefit_gbp"] * table["equity_weight"]
     table["fixed_cost_gbp"] = table["implementation_gbp"] + table["licence_gbp"]
 
-    keep = np.array([(tc, uc) not in existing_uc for tc, uc in
-                     zip(table["trust"], table["use_case"], strict=True)])
+    keep = np.array(
+        [
+            (tc, uc) not in existing_uc
+            for tc, uc in zip(table["trust"], table["use_case"], strict=True)
+        ]
+    )
     if route.framework_only:
         keep &= p["framework"].to_numpy().astype(bool)
     keep &= studies > 0
     table = table[keep].reset_index(drop=True)
 
-    platform_cost = (scenario.platform_setup_gbp * d_contract
-                     + scenario.platform_gbp_per_year * f_contract) * route.platform_share
-    trust_frame = pd.DataFrame({
-        "ics": trusts["ics_code"],
-        "unit": setup.unit_of_trust,
-        "population": trusts["population"].astype(float),
-        "imd_score": trusts["imd_score"],
-        "imd_quintile": quintile,
-        "core20": quintile == 5,
-        "equity_weight": weight,
-        "it_capacity": trusts["it_capacity"].astype(int),
-        "addressable_studies": addressable.reindex(trusts.index).fillna(0.0),
-        "existing_studies": covered_existing,
-        "has_platform": trusts["has_platform"].astype(bool),
-        "platform_gbp": np.where(trusts["has_platform"], 0.0, platform_cost),
-    })
+    platform_cost = (
+        scenario.platform_setup_gbp * d_contract + scenario.platform_gbp_per_year * f_contract
+    ) * route.platform_share
+    trust_frame = pd.DataFrame(
+        {
+            "ics": trusts["ics_code"],
+            "unit": setup.unit_of_trust,
+            "population": trusts["population"].astype(float),
+            "imd_score": trusts["imd_score"],
+            "imd_quintile": quintile,
+            "core20": quintile == 5,
+            "equity_weight": weight,
+            "it_capacity": trusts["it_capacity"].astype(int),
+            "addressable_studies": addressable.reindex(trusts.index).fillna(0.0),
+            "existing_studies": covered_existing,
+            "has_platform": trusts["has_platform"].astype(bool),
+            "platform_gbp": np.where(trusts["has_platform"], 0.0, platform_cost),
+        }
+    )
     trust_frame.index.name = "trust"
 
     tiers = dataset.price_tiers.copy()
     first = tiers.groupby("product_code")["price_per_study_gbp"].transform("first")
     tiers["price_per_study_gbp"] = first - route.volume_discount_depth * (
-        first - tiers["price_per_study_gbp"])
-    return Options(model, table, trust_frame, tiers, setup.budgets, setup,
-                   frozenset(existing), scenario)
+        first - tiers["price_per_study_gbp"]
+    )
+    return Options(
+        model, table, trust_frame, tiers, setup.budgets, setup, frozenset(existing), scenario
+    )

@@ -64,7 +64,8 @@ def equity_metrics(trusts: pd.DataFrame) -> dict:
             "population": int(trusts.loc[sel, "population"].sum()),
             "coverage": float(trusts.loc[sel, "covered_studies"].sum() / addr) if addr else None,
             "benefit_per_capita_gbp": float(
-                trusts.loc[sel, "benefit_gbp"].sum() / trusts.loc[sel, "population"].sum()),
+                trusts.loc[sel, "benefit_gbp"].sum() / trusts.loc[sel, "population"].sum()
+            ),
         }
     addr_all = trusts["addressable_studies"].sum()
     core = trusts[trusts["imd_quintile"] == 5]
@@ -74,12 +75,15 @@ def equity_metrics(trusts: pd.DataFrame) -> dict:
         "coverage": float(trusts["covered_studies"].sum() / addr_all) if addr_all else None,
         "core20_coverage": (
             float(core["covered_studies"].sum() / core["addressable_studies"].sum())
-            if len(core) and core["addressable_studies"].sum() > 0 else None),
+            if len(core) and core["addressable_studies"].sum() > 0
+            else None
+        ),
         "trusts_with_new_adoptions": int((trusts["adoptions"] > 0).sum()),
         "min_benefit_per_capita_gbp": float(per_head.min()) if len(per_head) else 0.0,
         "max_benefit_per_capita_gbp": float(per_head.max()) if len(per_head) else 0.0,
         "gini_benefit_per_capita": weighted_gini(per_head, pop),
-        "concentration_index": concentration_index(per_head, pop,
-                                                   trusts["imd_score"].to_numpy(float)),
+        "concentration_index": concentration_index(
+            per_head, pop, trusts["imd_score"].to_numpy(float)
+        ),
         "by_imd_quintile": by_q,
     }

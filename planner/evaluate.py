@@ -104,7 +104,8 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
         mask, missing = selection_mask(options, adoptions)
         for tc, pc in missing:
             reason = (
-                "already in use there" if (tc, pc) in options.existing
+                "already in use there"
+                if (tc, pc) in options.existing
                 else f"not an option under the {options.model} model"
             )
             violations.append(f"{pc} at {tc} is {reason}")
@@ -133,11 +134,13 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
     trusts["weighted_benefit_gbp"] = (
         by_trust["weighted_benefit_gbp"].sum().reindex(trusts.index).fillna(0.0)
     )
-    trusts["covered_studies"] = trusts["existing_studies"] + by_trust["studies_per_year"].sum(
-    ).reindex(trusts.index).fillna(0.0)
+    trusts["covered_studies"] = trusts["existing_studies"] + by_trust[
+        "studies_per_year"
+    ].sum().reindex(trusts.index).fillna(0.0)
     addr = trusts["addressable_studies"]
-    trusts["coverage"] = np.where(addr > 0, trusts["covered_studies"] / addr.where(addr > 0, 1),
-                                  np.nan)
+    trusts["coverage"] = np.where(
+        addr > 0, trusts["covered_studies"] / addr.where(addr > 0, 1), np.nan
+    )
 
     units = pd.DataFrame({"budget_gbp": options.budgets})
     units["cost_gbp"] = trusts.groupby("unit")["cost_gbp"].sum().reindex(units.index).fillna(0.0)
@@ -154,8 +157,17 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
 
     if check_rules:
         violations += _broken_rules(options, chosen, trusts, units)
-    return Evaluation(chosen.reset_index(drop=True), trusts, units, cost, benefit, weighted,
-                      min_cov, objective, violations)
+    return Evaluation(
+        chosen.reset_index(drop=True),
+        trusts,
+        units,
+        cost,
+        benefit,
+        weighted,
+        min_cov,
+        objective,
+        violations,
+    )
 
 
 def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
@@ -163,18 +175,21 @@ def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
     out = []
     for unit, r in units.iterrows():
         if r["cost_gbp"] > r["budget_gbp"] + BUDGET_TOLERANCE_GBP + 1e-9 * r["budget_gbp"]:
-            out.append(f"buying unit {unit} spends £{r['cost_gbp']:,.0f} over its budget "
-                       f"£{r['budget_gbp']:,.0f}")
+            out.append(
+                f"buying unit {unit} spends £{r['cost_gbp']:,.0f} over its budget "
+                f"£{r['budget_gbp']:,.0f}"
+            )
     for tc, r in trusts.iterrows():
         if r["adoptions"] > r["it_capacity"]:
-            out.append(f"trust {tc} takes {r['adoptions']} deployments, over its IT capacity "
-                       f"{r['it_capacity']}")
+            out.append(
+                f"trust {tc} takes {r['adoptions']} deployments, over its IT capacity "
+                f"{r['it_capacity']}"
+            )
     dup = chosen.groupby(["trust", "use_case"]).size()
     for (tc, uc), n in dup[dup > 1].items():
         out.append(f"trust {tc} adopts {n} products for use case {uc}")
     have = set(zip(chosen["trust"], chosen["product"], strict=True)) | set(options.existing)
-    for tc, pc, pre in zip(chosen["trust"], chosen["product"], chosen["prerequisite"],
-                           strict=True):
+    for tc, pc, pre in zip(chosen["trust"], chosen["product"], chosen["prerequisite"], strict=True):
         if pre and (tc, pre) not in have:
             out.append(f"{pc} at {tc} needs {pre}, which the trust does not have")
     for lock in scenario.locks:
@@ -182,7 +197,8 @@ def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
         if lock.adopt and not has:
             out.append(f"lock: {lock.product} must be adopted at {lock.trust}")
         if not lock.adopt and (lock.trust, lock.product) in set(
-                zip(chosen["trust"], chosen["product"], strict=True)):
+            zip(chosen["trust"], chosen["product"], strict=True)
+        ):
             out.append(f"lock: {lock.product} must not be adopted at {lock.trust}")
     if scenario.coverage_floor > 0:
         for tc, r in floor_trusts(options).iterrows():
@@ -190,8 +206,10 @@ def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
                 continue
             cov = trusts.loc[tc, "coverage"]
             if cov < scenario.coverage_floor - 1e-6:
-                out.append(f"trust {tc} covers {cov:.1%} of its studies, under the floor "
-                           f"{scenario.coverage_floor:.0%}")
+                out.append(
+                    f"trust {tc} covers {cov:.1%} of its studies, under the floor "
+                    f"{scenario.coverage_floor:.0%}"
+                )
     return out
 
 

@@ -24,7 +24,8 @@ def greedy_order(options: Options) -> np.ndarray:
     t = options.table
     first_price = np.array([options.tier_arrays()[p][2][0] for p in t["product"]])
     cost = t["fixed_cost_gbp"].to_numpy() + first_price * t["studies_per_year"].to_numpy() * (
-        t["study_factor"].to_numpy())
+        t["study_factor"].to_numpy()
+    )
     ratio = t["weighted_benefit_gbp"].to_numpy() / np.maximum(cost, 1e-9)
     return np.lexsort((t["product"].to_numpy(), t["trust"].to_numpy(), -ratio))
 
@@ -62,8 +63,7 @@ def greedy_plan(options: Options) -> np.ndarray:
     def delta(i):
         key = (unit[i], product[i])
         v = volume.get(key, 0.0)
-        d = fixed[i] + study_cost(*key, v + studies[i], factor[i]) - study_cost(*key, v,
-                                                                                   factor[i])
+        d = fixed[i] + study_cost(*key, v + studies[i], factor[i]) - study_cost(*key, v, factor[i])
         if needs[i] and trust[i] not in platform:
             d += float(trusts.at[trust[i], "platform_gbp"])
         return d

@@ -36,8 +36,11 @@ class Model:
 
 
 def _affine(pairs) -> pulp.LpAffineExpression:
-    """Sum (variable, coefficient) pairs; PuLP's constructor would keep only the last of a
-    repeated variable, so repeats are added up here."""
+    """Sum (variable, coefficient) pairs into one expression.
+
+    PuLP's constructor keeps only the last coefficient of a repeated variable, so repeats
+    are added up here.
+    """
     total: dict = {}
     for var, coef in pairs:
         total[var] = total.get(var, 0.0) + coef
@@ -61,13 +64,26 @@ def lock_rows(options: Options) -> tuple[list[int], list[int]]:
     forced_in, forced_out, problems, reasons = [], [], [], []
     for i, lock in enumerate(options.scenario.locks):
         if lock.trust not in trusts:
-            problems.append(Problem("scenario", None, f"locks[{i}].trust",
-                                    f"unknown trust {lock.trust!r}", "use a trust code of the data"))
+            problems.append(
+                Problem(
+                    "scenario",
+                    None,
+                    f"locks[{i}].trust",
+                    f"unknown trust {lock.trust!r}",
+                    "use a trust code of the data",
+                )
+            )
             continue
         if lock.product not in products:
-            problems.append(Problem("scenario", None, f"locks[{i}].product",
-                                    f"unknown product {lock.product!r}",
-                                    "use a product code of the catalogue"))
+            problems.append(
+                Problem(
+                    "scenario",
+                    None,
+                    f"locks[{i}].product",
+                    f"unknown product {lock.product!r}",
+                    "use a product code of the catalogue",
+                )
+            )
             continue
         key = (lock.trust, lock.product)
         if key in index:
@@ -107,8 +123,13 @@ def define_use_case(prob, options: Options, x) -> None:
     groups = options.table.groupby(["trust", "use_case"], sort=True).indices
     for (tc, uc), rows in groups.items():
         if len(rows) > 1:
-            _add(prob, _affine((x[i], 1) for i in rows), pulp.LpConstraintLE, 1,
-                 f"use_case[{tc},{uc}]")
+            _add(
+                prob,
+                _affine((x[i], 1) for i in rows),
+                pulp.LpConstraintLE,
+                1,
+                f"use_case[{tc},{uc}]",
+            )
 
 
 def define_capacity(prob, options: Options, x) -> None:
@@ -117,8 +138,13 @@ def define_capacity(prob, options: Options, x) -> None:
     cap = options.trusts["it_capacity"]
     for tc, rows in groups.items():
         if len(rows) > cap[tc]:
-            _add(prob, _affine((x[i], 1) for i in rows), pulp.LpConstraintLE, float(cap[tc]),
-                 f"capacity[{tc}]")
+            _add(
+                prob,
+                _affine((x[i], 1) for i in rows),
+                pulp.LpConstraintLE,
+                float(cap[tc]),
+                f"capacity[{tc}]",
+            )
 
 
 def define_platform(prob, options: Options, x) -> dict:
@@ -128,8 +154,9 @@ def define_platform(prob, options: Options, x) -> dict:
     trusts = sorted(need["trust"].unique())
     y = prob.add_variable_dict("platform", trusts, cat="Binary") if trusts else {}
     for i, tc, pc in zip(need.index, need["trust"], need["product"], strict=True):
-        _add(prob, _affine([(x[i], 1), (y[tc], -1)]), pulp.LpConstraintLE, 0,
-             f"platform[{tc},{pc}]")
+        _add(
+            prob, _affine([(x[i], 1), (y[tc], -1)]), pulp.LpConstraintLE, 0, f"platform[{tc},{pc}]"
+        )
     return y
 
 
@@ -147,8 +174,13 @@ def define_prerequisites(prob, options: Options, x) -> None:
         if j is None:
             x[i].upBound = 0
         else:
-            _add(prob, _affine([(x[i], 1), (x[j], -1)]), pulp.LpConstraintLE, 0,
-                 f"prerequisite[{tc},{pc}]")
+            _add(
+                prob,
+                _affine([(x[i], 1), (x[j], -1)]),
+                pulp.LpConstraintLE,
+                0,
+                f"prerequisite[{tc},{pc}]",
+            )
 
 
 def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
@@ -173,8 +205,9 @@ def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
         potential = float(studies.sum())
         reach = int(np.searchsorted(mins, potential + 1e-9, side="right"))
         if reach <= 1 or np.allclose(prices[:reach], prices[0]):
-            cost_pairs[unit] += [(x[i], float(prices[0]) * s * factor)
-                                 for i, s in zip(rows, studies, strict=True)]
+            cost_pairs[unit] += [
+                (x[i], float(prices[0]) * s * factor) for i, s in zip(rows, studies, strict=True)
+            ]
             continue
         ks = list(range(reach))
         z = prob.add_variable_dict(f"tier[{unit},{pc}]", ks, cat="Binary")
@@ -182,15 +215,30 @@ def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
         tier_vars[(unit, pc)] = (z, w)
         link = [(w[k], 1) for k in ks] + [(x[i], -s) for i, s in zip(rows, studies, strict=True)]
         _add(prob, _affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{unit},{pc}]")
-        _add(prob, _affine((z[k], 1) for k in ks), pulp.LpConstraintLE, 1,
-             f"tier_choice[{unit},{pc}]")
+        _add(
+            prob,
+            _affine((z[k], 1) for k in ks),
+            pulp.LpConstraintLE,
+            1,
+            f"tier_choice[{unit},{pc}]",
+        )
         for k in ks:
             upper = float(mins[k + 1]) if k + 1 < reach else potential
             if mins[k] > 0:
-                _add(prob, _affine([(w[k], 1), (z[k], -float(mins[k]))]), pulp.LpConstraintGE,
-                     0, f"tier_min[{unit},{pc},{k + 1}]")
-            _add(prob, _affine([(w[k], 1), (z[k], -upper)]), pulp.LpConstraintLE, 0,
-                 f"tier_max[{unit},{pc},{k + 1}]")
+                _add(
+                    prob,
+                    _affine([(w[k], 1), (z[k], -float(mins[k]))]),
+                    pulp.LpConstraintGE,
+                    0,
+                    f"tier_min[{unit},{pc},{k + 1}]",
+                )
+            _add(
+                prob,
+                _affine([(w[k], 1), (z[k], -upper)]),
+                pulp.LpConstraintLE,
+                0,
+                f"tier_max[{unit},{pc},{k + 1}]",
+            )
             cost_pairs[unit].append((w[k], float(prices[k]) * factor))
     return cost_pairs, tier_vars
 
@@ -223,8 +271,11 @@ def coverage_terms(options: Options, x, trust: str, rows) -> tuple[list, float, 
     """Covered studies of a trust as expression pairs, plus its existing and addressable studies."""
     s = options.table["studies_per_year"].to_numpy()
     tr = options.trusts.loc[trust]
-    return ([(x[i], float(s[i])) for i in rows], float(tr["existing_studies"]),
-            float(tr["addressable_studies"]))
+    return (
+        [(x[i], float(s[i])) for i in rows],
+        float(tr["existing_studies"]),
+        float(tr["addressable_studies"]),
+    )
 
 
 def define_floors(prob, options: Options, x) -> None:
@@ -237,8 +288,13 @@ def define_floors(prob, options: Options, x) -> None:
         pairs, existing, addressable = coverage_terms(options, x, tc, groups.get(tc, []))
         if addressable <= 0:
             continue
-        _add(prob, _affine(pairs), pulp.LpConstraintGE, floor * addressable - existing,
-             f"floor[{tc}]")
+        _add(
+            prob,
+            _affine(pairs),
+            pulp.LpConstraintGE,
+            floor * addressable - existing,
+            f"floor[{tc}]",
+        )
 
 
 def define_maximin(prob, options: Options, x):
@@ -256,8 +312,9 @@ def define_maximin(prob, options: Options, x):
     return m
 
 
-def build_model(options: Options, budgets: pd.Series | None = "scenario",
-                minimise_cost: bool = False) -> Model:
+def build_model(
+    options: Options, budgets: pd.Series | None = "scenario", minimise_cost: bool = False
+) -> Model:
     """Build the MILP for ``options``.
 
     Args:

@@ -148,60 +148,66 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def _adoption_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
     a = ev.adoptions
-    out = pd.DataFrame({
-        "trust": a["trust"],
-        "trust_name": a["trust"].map(dataset.trusts["trust_name"]),
-        "ics": a["ics"],
-        "product": a["product"],
-        "product_name": a["product"].map(dataset.products["product_name"]),
-        "use_case": a["use_case"],
-        "buying_unit": a["unit"],
-        "studies_per_year": a["studies_per_year"],
-        "tier": a["tier"].astype(int) if len(a) else a.get("tier"),
-        "price_per_study_gbp": a["price_per_study_gbp"],
-        "go_live_months": a["go_live_months"],
-        "cost_gbp": a["cost_gbp"],
-        "benefit_gbp": a["benefit_gbp"],
-        "weighted_benefit_gbp": a["weighted_benefit_gbp"],
-    })
+    out = pd.DataFrame(
+        {
+            "trust": a["trust"],
+            "trust_name": a["trust"].map(dataset.trusts["trust_name"]),
+            "ics": a["ics"],
+            "product": a["product"],
+            "product_name": a["product"].map(dataset.products["product_name"]),
+            "use_case": a["use_case"],
+            "buying_unit": a["unit"],
+            "studies_per_year": a["studies_per_year"],
+            "tier": a["tier"].astype(int) if len(a) else a.get("tier"),
+            "price_per_study_gbp": a["price_per_study_gbp"],
+            "go_live_months": a["go_live_months"],
+            "cost_gbp": a["cost_gbp"],
+            "benefit_gbp": a["benefit_gbp"],
+            "weighted_benefit_gbp": a["weighted_benefit_gbp"],
+        }
+    )
     out["benefit_per_gbp"] = out["benefit_gbp"] / out["cost_gbp"].where(out["cost_gbp"] > 0)
     return out.sort_values(["trust", "use_case", "product"]).reset_index(drop=True)
 
 
 def _trust_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
     t = ev.trusts
-    out = pd.DataFrame({
-        "trust": t.index,
-        "trust_name": dataset.trusts.loc[t.index, "trust_name"].to_numpy(),
-        "ics": t["ics"].to_numpy(),
-        "population": t["population"].astype(int).to_numpy(),
-        "imd_score": t["imd_score"].to_numpy(),
-        "imd_quintile": t["imd_quintile"].astype(int).to_numpy(),
-        "equity_weight": t["equity_weight"].to_numpy(),
-        "it_capacity": t["it_capacity"].to_numpy(),
-        "adoptions": t["adoptions"].to_numpy(),
-        "platform_bought": t["platform_bought"].to_numpy(),
-        "cost_gbp": t["cost_gbp"].to_numpy(),
-        "benefit_gbp": t["benefit_gbp"].to_numpy(),
-        "benefit_per_capita_gbp": (t["benefit_gbp"] / t["population"]).to_numpy(),
-        "addressable_studies": t["addressable_studies"].to_numpy(),
-        "covered_studies": t["covered_studies"].to_numpy(),
-        "coverage": t["coverage"].to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "trust": t.index,
+            "trust_name": dataset.trusts.loc[t.index, "trust_name"].to_numpy(),
+            "ics": t["ics"].to_numpy(),
+            "population": t["population"].astype(int).to_numpy(),
+            "imd_score": t["imd_score"].to_numpy(),
+            "imd_quintile": t["imd_quintile"].astype(int).to_numpy(),
+            "equity_weight": t["equity_weight"].to_numpy(),
+            "it_capacity": t["it_capacity"].to_numpy(),
+            "adoptions": t["adoptions"].to_numpy(),
+            "platform_bought": t["platform_bought"].to_numpy(),
+            "cost_gbp": t["cost_gbp"].to_numpy(),
+            "benefit_gbp": t["benefit_gbp"].to_numpy(),
+            "benefit_per_capita_gbp": (t["benefit_gbp"] / t["population"]).to_numpy(),
+            "addressable_studies": t["addressable_studies"].to_numpy(),
+            "covered_studies": t["covered_studies"].to_numpy(),
+            "coverage": t["coverage"].to_numpy(),
+        }
+    )
     return out.reset_index(drop=True)
 
 
 def _ics_table(trusts: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     g = trusts.groupby("ics", sort=True)
-    out = pd.DataFrame({
-        "trusts": g.size(),
-        "population": g["population"].sum(),
-        "adoptions": g["adoptions"].sum(),
-        "cost_gbp": g["cost_gbp"].sum(),
-        "benefit_gbp": g["benefit_gbp"].sum(),
-        "coverage": g["covered_studies"].sum() / g["addressable_studies"].sum(),
-        "min_trust_coverage": g["coverage"].min(),
-    })
+    out = pd.DataFrame(
+        {
+            "trusts": g.size(),
+            "population": g["population"].sum(),
+            "adoptions": g["adoptions"].sum(),
+            "cost_gbp": g["cost_gbp"].sum(),
+            "benefit_gbp": g["benefit_gbp"].sum(),
+            "coverage": g["covered_studies"].sum() / g["addressable_studies"].sum(),
+            "min_trust_coverage": g["coverage"].min(),
+        }
+    )
     out.insert(0, "ics_name", dataset.icss.loc[out.index, "ics_name"])
     out["benefit_per_capita_gbp"] = out["benefit_gbp"] / out["population"]
     out.index.name = "ics"
@@ -216,18 +222,18 @@ def _binding(options: Options, ev: Evaluation) -> dict:
     full = set(ev.trusts.index[ev.trusts["adoptions"] >= ev.trusts["it_capacity"]])
     first = np.array([options.tier_arrays()[p][2][0] for p in t["product"]])
     standalone = t["fixed_cost_gbp"].to_numpy() + first * t["studies_per_year"].to_numpy() * (
-        t["study_factor"].to_numpy())
+        t["study_factor"].to_numpy()
+    )
     open_rows = [
-        i for i, (tc, pc, uc) in enumerate(zip(t["trust"], t["product"], t["use_case"],
-                                               strict=True))
+        i
+        for i, (tc, pc, uc) in enumerate(zip(t["trust"], t["product"], t["use_case"], strict=True))
         if (tc, pc) not in taken and (tc, uc) not in used_uc and tc not in full
     ]
     cheapest = pd.Series(standalone[open_rows], index=t["unit"].to_numpy()[open_rows])
     cheapest = cheapest.groupby(level=0).min() if len(cheapest) else cheapest
     units = ev.units
     budget_units = [
-        str(u) for u, r in units.iterrows()
-        if u in cheapest.index and r["slack_gbp"] < cheapest[u]
+        str(u) for u, r in units.iterrows() if u in cheapest.index and r["slack_gbp"] < cheapest[u]
     ]
     floor = options.scenario.coverage_floor
     at_floor = []
@@ -241,8 +247,9 @@ def _binding(options: Options, ev: Evaluation) -> dict:
     }
 
 
-def _marginal(dataset: Dataset, scenario: Scenario, model: str, total: float,
-              benefit: float) -> dict | None:
+def _marginal(
+    dataset: Dataset, scenario: Scenario, model: str, total: float, benefit: float
+) -> dict | None:
     step = scenario.marginal_step_gbp
     if step <= 0:
         return None
@@ -264,20 +271,28 @@ def _marginal(dataset: Dataset, scenario: Scenario, model: str, total: float,
 
 def equity_active(scenario: Scenario) -> bool:
     """Whether any equity setting moves the plan away from the unweighted base case."""
-    return (scenario.equity_weight > 0 or scenario.maximin_weight_gbp > 0
-            or scenario.coverage_floor > 0)
+    return (
+        scenario.equity_weight > 0 or scenario.maximin_weight_gbp > 0 or scenario.coverage_floor > 0
+    )
 
 
-def plan_from_mask(dataset: Dataset, options: Options, result: SolveResult | None,
-                   mask: np.ndarray) -> tuple[Evaluation, pd.DataFrame, pd.DataFrame]:
+def plan_from_mask(
+    dataset: Dataset, options: Options, result: SolveResult | None, mask: np.ndarray
+) -> tuple[Evaluation, pd.DataFrame, pd.DataFrame]:
     """Evaluate a mask and return the evaluation with its adoption and trust tables."""
     ev = evaluate(options, mask)
     return ev, _adoption_table(ev, dataset), _trust_table(ev, dataset)
 
 
-def solve(dataset: Dataset, scenario: Scenario, model: str | None = None, *,
-          with_greedy: bool = True, with_base_case: bool = True,
-          with_marginal: bool = True) -> Plan:
+def solve(
+    dataset: Dataset,
+    scenario: Scenario,
+    model: str | None = None,
+    *,
+    with_greedy: bool = True,
+    with_base_case: bool = True,
+    with_marginal: bool = True,
+) -> Plan:
     """Find the best adoption plan for ``dataset`` under ``scenario`` and ``model``.
 
     Raises:
@@ -295,7 +310,8 @@ def solve(dataset: Dataset, scenario: Scenario, model: str | None = None, *,
         raise SolverError(
             "internal check failed: the optimiser's plan and the evaluator disagree "
             f"(objective {result.objective:.6f} vs {ev.objective:.6f}; "
-            f"{'; '.join(ev.violations) or 'no rule broken'})")
+            f"{'; '.join(ev.violations) or 'no rule broken'})"
+        )
 
     greedy = None
     if with_greedy:
@@ -308,14 +324,14 @@ def solve(dataset: Dataset, scenario: Scenario, model: str | None = None, *,
             "adoptions": len(g.adoptions),
             "feasible": g.feasible,
             "gain_gbp": ev.objective - g.objective,
-            "gain_pct": (100.0 * (ev.objective - g.objective) / abs(g.objective)
-                         if g.objective else None),
+            "gain_pct": (
+                100.0 * (ev.objective - g.objective) / abs(g.objective) if g.objective else None
+            ),
         }
 
     base = None
     if with_base_case and equity_active(scenario):
-        unweighted = scenario.replace(equity_weight=0.0, maximin_weight_gbp=0.0,
-                                      coverage_floor=0.0)
+        unweighted = scenario.replace(equity_weight=0.0, maximin_weight_gbp=0.0, coverage_floor=0.0)
         b_opts = build_options(dataset, unweighted, model)
         b_res = solve_options(b_opts)
         b_ev = evaluate(b_opts, b_res.mask, check_rules=False)
@@ -328,8 +344,7 @@ def solve(dataset: Dataset, scenario: Scenario, model: str | None = None, *,
         }
 
     total = options.setup.total_budget_gbp
-    marginal = _marginal(dataset, scenario, model, total, ev.benefit_gbp) if with_marginal \
-        else None
+    marginal = _marginal(dataset, scenario, model, total, ev.benefit_gbp) if with_marginal else None
     if result.status == "time_limit" and not math.isfinite(result.gap):
         raise SolverError("the solver stopped at its time limit without a gap estimate")
     return Plan(
@@ -364,8 +379,9 @@ def solve(dataset: Dataset, scenario: Scenario, model: str | None = None, *,
     )
 
 
-def compare(dataset: Dataset, scenario: Scenario, models=("local", "ics", "central"),
-            **kwargs) -> tuple[list[Plan], pd.DataFrame]:
+def compare(
+    dataset: Dataset, scenario: Scenario, models=("local", "ics", "central"), **kwargs
+) -> tuple[list[Plan], pd.DataFrame]:
     """Solve every procurement model on the same money; return the plans and one tidy table.
 
     The table has one row per model (see :meth:`Plan.summary`) plus the benefit lost by

@@ -56,11 +56,17 @@ def trust_money_shares(dataset: Dataset, scenario: Scenario) -> pd.Series:
     )
     total = float(basis.sum())
     if total <= 0:
-        raise ScenarioError([
-            Problem("scenario", None, "local_budget_split",
-                    "every trust's local_budget_gbp is 0, so the money cannot be split by "
-                    "headroom", "set local_budget_split to population or fill in budgets")
-        ])
+        raise ScenarioError(
+            [
+                Problem(
+                    "scenario",
+                    None,
+                    "local_budget_split",
+                    "every trust's local_budget_gbp is 0, so the money cannot be split by headroom",
+                    "set local_budget_split to population or fill in budgets",
+                )
+            ]
+        )
     return basis / total
 
 
@@ -75,8 +81,17 @@ def buying_setup(dataset: Dataset, scenario: Scenario, model: str | None = None)
     """Return the buying units and their budgets under ``model`` for the same total money."""
     model = model or scenario.model
     if model not in MODELS:
-        raise ScenarioError([Problem("scenario", None, "model", f"{model!r} is not a model",
-                                     "use local, ics or central")])
+        raise ScenarioError(
+            [
+                Problem(
+                    "scenario",
+                    None,
+                    "model",
+                    f"{model!r} is not a model",
+                    "use local, ics or central",
+                )
+            ]
+        )
     trusts = dataset.trusts
     total = total_budget(dataset, scenario)
     shares = trust_money_shares(dataset, scenario)

@@ -73,8 +73,9 @@ def _quiet_stdout():
 
 def run_highs(model: Model, time_limit_s: float, mip_gap: float, threads: int):
     """Run HiGHS on ``model.prob``; return (model status, seconds)."""
-    solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=threads,
-                        random_seed=0)
+    solver = pulp.HiGHS(
+        msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=threads, random_seed=0
+    )
     start = time.perf_counter()
     with _quiet_stdout():
         model.prob.solve(solver)
@@ -114,8 +115,17 @@ def solve_options(options: Options) -> SolveResult:
     gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else float("nan")
     if label == "optimal" and gap > 0:
         label = "optimal" if gap <= 1e-9 else "gap_reached"
-    return SolveResult(mask, label, max(gap, 0.0), objective, bound, build_seconds, seconds,
-                       len(model.prob.variables()), len(model.prob.constraints))
+    return SolveResult(
+        mask,
+        label,
+        max(gap, 0.0),
+        objective,
+        bound,
+        build_seconds,
+        seconds,
+        int(model.prob.solverModel.getNumCol()),
+        int(model.prob.solverModel.getNumRow()),
+    )
 
 
 def diagnose(options: Options) -> list[str]:
@@ -138,8 +148,7 @@ def diagnose(options: Options) -> list[str]:
         if n > 1:
             reasons.append(f"locks force {n} products for use case {uc} at {tc}")
     out_keys = {(t.at[i, "trust"], t.at[i, "product"]) for i in forced_out}
-    for tc, pc, pre in zip(locked["trust"], locked["product"], locked["prerequisite"],
-                           strict=True):
+    for tc, pc, pre in zip(locked["trust"], locked["product"], locked["prerequisite"], strict=True):
         if pre and (tc, pre) in out_keys:
             reasons.append(f"lock forces {pc} at {tc} but its prerequisite {pre} is locked out")
     if reasons:
@@ -162,14 +171,17 @@ def diagnose(options: Options) -> list[str]:
                             f"trust {tc} can cover at most {reach:.0%} of its studies (IT "
                             f"capacity {int(tr['it_capacity'])}, catalogue under "
                             f"{options.model}), below the coverage floor "
-                            f"{sc.coverage_floor:.0%}")
+                            f"{sc.coverage_floor:.0%}"
+                        )
             if not reasons:
                 reasons.append(
                     f"the coverage floor {sc.coverage_floor:.0%} cannot be met together with "
-                    "the locks, IT capacity and prerequisites")
+                    "the locks, IT capacity and prerequisites"
+                )
         else:
-            reasons.append("the locks cannot be met together with IT capacity, use cases and "
-                           "prerequisites")
+            reasons.append(
+                "the locks cannot be met together with IT capacity, use cases and prerequisites"
+            )
         return reasons
     what = "locks and coverage floors" if sc.coverage_floor > 0 else "locks"
     for unit, expr in free.unit_cost.items():
@@ -178,7 +190,8 @@ def diagnose(options: Options) -> list[str]:
         if need > budget + 0.5:
             reasons.append(
                 f"the {what} alone cost at least £{need:,.0f} in {unit}, more than its budget "
-                f"£{budget:,.0f}")
+                f"£{budget:,.0f}"
+            )
     if not reasons:
         reasons.append("the scenario's constraints cannot all be met together")
     return reasons

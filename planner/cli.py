@@ -1,0 +1,382 @@
+"""The ``planner`` command line: solve, compare, validate, template, generate.
+
+A thin shell over the library: it parses options into a Scenario, calls the library and
+writes what was asked for. Exit codes: 0 success, 2 bad input, 3 infeasible scenario,
+4 solver failure, 1 unexpected error. Problems go to stderr, one line each; no tracebacks
+(set ``PLANNER_DEBUG=1`` to see them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import yaml
+
+from planner.data import load_dataset, write_template
+from planner.errors import InfeasibleError, InputError, PlannerError, Problem, ScenarioError
+from planner.scenario import MODELS, Lock, Scenario, load_scenario, parse_money
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
+
+
+class UsageError(Exception):
+    """A command-line option that cannot be used."""
+
+
+def _money(text: str) -> float:
+    try:
+        return parse_money(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1 (or 0% and 100%)")
+    return value
+
+
+def _pair(text: str) -> tuple[str, str]:
+    trust, sep, product = text.partition(":")
+    if not sep or not trust or not product:
+        raise argparse.ArgumentTypeError(f"{text!r} must be TRUST:PRODUCT, e.g. RNV:CXR01")
+    return trust.strip(), product.strip()
+
+
+def _add_scenario_options(p: argparse.ArgumentParser, with_model: bool) -> None:
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="dataset folder of CSV files, or an .xlsx workbook",
+    )
+    p.add_argument("--scenario", metavar="FILE", help="scenario settings (.yaml or .toml)")
+    p.add_argument(
+        "--ics", action="append", metavar="CODE", help="plan only this ICS (repeat for several)"
+    )
+    if with_model:
+        p.add_argument("--model", choices=MODELS, help="procurement model (default: ics)")
+    p.add_argument(
+        "--budget",
+        type=_money,
+        metavar="GBP",
+        help="total money over the horizon, e.g. 2m, 750k, 2,000,000",
+    )
+    p.add_argument(
+        "--equity-weight",
+        type=_share,
+        metavar="W",
+        help="0 = unweighted (default), 1 = full distributional weights",
+    )
+    p.add_argument(
+        "--coverage-floor",
+        type=_share,
+        metavar="SHARE",
+        help="minimum share of addressable studies each trust covers, e.g. 0.3",
+    )
+    p.add_argument("--floor-applies-to", choices=("all", "core20"))
+    p.add_argument(
+        "--maximin-weight",
+        type=_money,
+        metavar="GBP",
+        help="pounds of benefit traded for raising the lowest coverage to 100%%",
+    )
+    p.add_argument("--horizon", type=int, metavar="YEARS", help="horizon in years")
+    p.add_argument(
+        "--lock",
+        type=_pair,
+        action="append",
+        metavar="TRUST:PRODUCT",
+        help="force a product in at a trust (repeatable)",
+    )
+    p.add_argument(
+        "--exclude",
+        type=_pair,
+        action="append",
+        metavar="TRUST:PRODUCT",
+        help="force a product out at a trust (repeatable)",
+    )
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="solver time limit")
+    p.add_argument("--gap", type=float, metavar="REL", help="relative MIP gap, e.g. 0.005")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="any scenario setting, e.g. procurement.central.lead_time_months=18",
+    )
+    p.add_argument("--json", metavar="FILE", help="write the plan as JSON ('-' for stdout)")
+    p.add_argument("--csv", metavar="DIR", help="write the plan's tables as CSV files")
+    p.add_argument("--xlsx", metavar="FILE", help="write the plan as an Excel workbook")
+    p.add_argument(
+        "--timings",
+        action="store_true",
+        help="include wall-clock times in the JSON (it is then not reproducible)",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``planner`` command."""
+    parser = argparse.ArgumentParser(
+        prog="planner",
+        description="Plan AI imaging adoption across NHS trusts and compare ways of buying.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("solve", help="optimal adoption plan under one procurement model")
+    _add_scenario_options(p, with_model=True)
+    p = sub.add_parser("compare", help="the three procurement models on the same money")
+    _add_scenario_options(p, with_model=False)
+    p = sub.add_parser("validate", help="check a dataset and list every problem")
+    p.add_argument("--data", required=True, metavar="PATH")
+    p = sub.add_parser("template", help="write empty CSV and Excel templates")
+    p.add_argument("dir", metavar="DIR")
+    p = sub.add_parser("generate", help="generate a synthetic dataset of any size")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--icss", type=int, default=42, help="number of ICSs (default 42)")
+    p.add_argument("--trusts", type=int, default=120, help="number of trusts (default 120)")
+    p.add_argument(
+        "--products",
+        type=int,
+        default=None,
+        help="number of products (default: the shipped catalogue)",
+    )
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--overwrite", action="store_true", help="replace existing files")
+    return parser
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """Build the scenario: the file (if any), then the command-line overrides."""
+    scenario = load_scenario(args.scenario) if args.scenario else Scenario()
+    changes: dict = {}
+    for key, value in [
+        ("model", getattr(args, "model", None)),
+        ("budget_gbp", args.budget),
+        ("equity_weight", args.equity_weight),
+        ("coverage_floor", args.coverage_floor),
+        ("floor_applies_to", args.floor_applies_to),
+        ("maximin_weight_gbp", args.maximin_weight),
+        ("horizon_years", args.horizon),
+        ("time_limit_s", args.time_limit),
+        ("mip_gap", args.gap),
+    ]:
+        if value is not None:
+            changes[key] = value
+    locks = list(scenario.locks)
+    locks += [Lock(t, p, True) for t, p in args.lock or []]
+    locks += [Lock(t, p, False) for t, p in args.exclude or []]
+    if locks:
+        changes["locks"] = locks
+    if changes:
+        scenario = scenario.replace(**changes)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ScenarioError(
+                [
+                    Problem(
+                        "--set", None, item, "must be KEY=VALUE", "e.g. --set discount_rate=0.035"
+                    )
+                ]
+            )
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            overrides[key.strip()] = value
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def _load(args):
+    dataset = load_dataset(args.data)
+    if args.ics:
+        dataset = dataset.subset(args.ics)
+    return dataset
+
+
+def _gbp(x: float | None) -> str:
+    return "-" if x is None else f"£{x:,.0f}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def _print_plan(plan, out) -> None:
+    eq = plan.equity
+    print(f"model {plan.model}: {plan.status} (gap {plan.gap:.4%})", file=out)
+    print(
+        f"  budget {_gbp(plan.budget_gbp)}, spent {_gbp(plan.cost_gbp)}, "
+        f"benefit {_gbp(plan.benefit_gbp)} (present value)",
+        file=out,
+    )
+    print(
+        f"  {len(plan.adoptions)} adoptions at {eq['trusts_with_new_adoptions']} trusts; "
+        f"coverage {_pct(eq['coverage'])}, lowest trust {_pct(eq['min_coverage'])}",
+        file=out,
+    )
+    g = plan.greedy
+    if g:
+        print(
+            f"  greedy order of buy: benefit {_gbp(g['benefit_gbp'])}; the optimum gains "
+            f"{_gbp(g['gain_gbp'])}",
+            file=out,
+        )
+    if plan.base_case:
+        print(
+            f"  benefit given up for equity: "
+            f"{_gbp(plan.base_case['benefit_given_up_for_equity_gbp'])}",
+            file=out,
+        )
+    if plan.marginal:
+        print(
+            f"  next {_gbp(plan.marginal['step_gbp'])} of budget adds "
+            f"{_gbp(plan.marginal['extra_benefit_gbp'])} of benefit",
+            file=out,
+        )
+
+
+def _write_outputs(args, plans, comparison=None) -> None:
+    from planner import report
+
+    single = plans[0] if len(plans) == 1 and comparison is None else None
+    if args.json:
+        target = single if single is not None else plans
+        if args.json == "-":
+            if isinstance(target, list):
+                data = {"plans": [p.to_dict(args.timings) for p in target]}
+            else:
+                data = target.to_dict(args.timings)
+            sys.stdout.write(report.to_json_text(data))
+        else:
+            report.write_json(target, args.json, include_timings=args.timings)
+    if args.csv:
+        report.write_plan_csv(single if single is not None else plans, args.csv, comparison)
+    if args.xlsx:
+        report.write_plan_xlsx(single if single is not None else plans, args.xlsx, comparison)
+
+
+def cmd_solve(args) -> int:
+    """Solve one procurement model."""
+    from planner.plan import solve
+
+    dataset = _load(args)
+    scenario = scenario_from_args(args)
+    plan = solve(dataset, scenario)
+    quiet = args.quiet or args.json == "-"
+    if not quiet:
+        _print_plan(plan, sys.stdout)
+    elif args.json == "-" and not args.quiet:
+        _print_plan(plan, sys.stderr)
+    _write_outputs(args, [plan])
+    return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    """Solve all three procurement models on the same money."""
+    from planner.plan import compare
+
+    dataset = _load(args)
+    scenario = scenario_from_args(args)
+    plans, table = compare(dataset, scenario)
+    out = sys.stderr if args.json == "-" else sys.stdout
+    if not args.quiet:
+        for plan in plans:
+            _print_plan(plan, out)
+    _write_outputs(args, plans, table)
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    """Validate a dataset."""
+    d = load_dataset(args.data)
+    print(
+        f"{args.data}: valid ({len(d.icss)} ICSs, {len(d.trusts)} trusts, "
+        f"{len(d.products)} products, {len(d.price_tiers)} price tiers, "
+        f"{len(d.deployments)} existing deployments)"
+    )
+    return EXIT_OK
+
+
+def cmd_template(args) -> int:
+    """Write empty templates."""
+    written = write_template(args.dir)
+    print(f"wrote {len(written)} template files to {args.dir}")
+    return EXIT_OK
+
+
+def cmd_generate(args) -> int:
+    """Generate a synthetic dataset."""
+    from planner.generate import generate_tables, write_tables
+
+    for name, v in [("--icss", args.icss), ("--trusts", args.trusts)]:
+        if v < 1:
+            raise UsageError(f"{name} must be at least 1")
+    if args.trusts < args.icss:
+        raise UsageError("--trusts must be at least --icss (every ICS holds a trust)")
+    if args.products is not None and args.products < 1:
+        raise UsageError("--products must be at least 1")
+    try:
+        tables = generate_tables(args.icss, args.trusts, args.products, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    write_tables(tables, args.out, overwrite=args.overwrite)
+    print(
+        f"wrote {len(tables['icss'])} ICSs, {len(tables['trusts'])} trusts and "
+        f"{len(tables['products'])} products to {args.out}"
+    )
+    return EXIT_OK
+
+
+COMMANDS = {
+    "solve": cmd_solve,
+    "compare": cmd_compare,
+    "validate": cmd_validate,
+    "template": cmd_template,
+    "generate": cmd_generate,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INPUT
+    except (UsageError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except InfeasibleError as exc:
+        for reason in exc.reasons:
+            print(f"infeasible: {reason}", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    except PlannerError as exc:
+        print(f"solver error: {exc}", file=sys.stderr)
+        return EXIT_SOLVER
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # the user must never see a traceback
+        if os.environ.get("PLANNER_DEBUG"):
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with PLANNER_DEBUG=1 and "
+            "report it)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Build small datasets in code for tests, through the same validation as files on disk."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.data import parse_tables
+from planner.scenario import Route, Scenario
+from planner.schema import FILES, columns
+
+TRUST_DEFAULTS = {
+    "ics_code": "Q1",
+    "population": 100000,
+    "imd_score": 20.0,
+    "core20_share": 0.2,
+    "xray_per_year": 1000,
+    "ct_per_year": 0,
+    "mri_per_year": 0,
+    "mammography_per_year": 0,
+    "vacancy_rate": 0.0,
+    "has_platform": "yes",
+    "it_capacity": 5,
+    "local_budget_gbp": 100.0,
+}
+PRODUCT_DEFAULTS = {
+    "modality": "xray",
+    "applicable_share": 1.0,
+    "implementation_gbp": 0.0,
+    "licence_gbp_per_year": 0.0,
+    "needs_platform": "no",
+    "framework": "yes",
+    "evidence": "",
+    "regulatory": "",
+    "minutes_saved_per_study": 0.0,
+    "minutes_saved_low": 0.0,
+    "minutes_saved_high": 0.0,
+    "qalys_per_1000": 1.0,
+    "qalys_per_1000_low": 0.5,
+    "qalys_per_1000_high": 1.5,
+    "downstream_share": 0.5,
+    "implementation_months": 0,
+    "prerequisite": "",
+}
+
+
+def _text(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return "" if v is None else str(v)
+
+
+def make_dataset(trusts, products, tiers=None, deployments=(), icss=None):
+    """Return a validated Dataset from lists of dicts (missing columns take test defaults)."""
+    icss = icss or [{"ics_code": "Q1", "ics_name": "Test ICS", "region": "Test"}]
+    trusts = [{**TRUST_DEFAULTS, "trust_name": f"Trust {t['trust_code']}", **t} for t in trusts]
+    products = [
+        {
+            **PRODUCT_DEFAULTS,
+            "product_name": f"Product {p['product_code']}",
+            "use_case": p.get("use_case", "u1"),
+            **p,
+        }
+        for p in products
+    ]
+    if tiers is None:
+        tiers = []
+    priced = {t["product_code"] for t in tiers}
+    tiers = list(tiers) + [
+        {
+            "product_code": p["product_code"],
+            "tier": 1,
+            "min_studies_per_year": 0,
+            "price_per_study_gbp": 0,
+        }
+        for p in products
+        if p["product_code"] not in priced
+    ]
+    tables = {
+        "icss": icss,
+        "trusts": trusts,
+        "products": products,
+        "price_tiers": tiers,
+        "deployments": list(deployments),
+    }
+    raw = {}
+    for name in FILES:
+        cols = [c.column for c in columns(name)]
+        raw[name] = [cols] + [[_text(r.get(c)) for c in cols] for r in tables[name]]
+    return parse_tables(raw, {n: f"{n}.csv" for n in FILES}, "test")
+
+
+def simple_scenario(**changes) -> Scenario:
+    """A scenario whose arithmetic is done by hand: one year, no discounting, no delays.
+
+    A study then yields qalys_per_1000 / 1000 x qaly_value pounds, and every route pays full
+    fixed costs with no lead time, so all models share prices and timing.
+    """
+    flat = Route(lead_time_months=0.0)
+    base = Scenario(
+        horizon_years=1,
+        discount_rate=0.0,
+        qaly_value_gbp=1000.0,
+        radiologist_hour_gbp=0.0,
+        platform_setup_gbp=0.0,
+        platform_gbp_per_year=0.0,
+        marginal_step_gbp=0.0,
+        mip_gap=0.0,
+        procurement={"local": flat, "ics": flat, "central": flat},
+        local_budget_split="population",
+    )
+    return base.replace(**changes) if changes else base
+
+
+def random_instance(seed: int):
+    """A small random dataset and scenario, small enough to enumerate every plan."""
+    rng = np.random.default_rng(seed)
+    n_trusts = int(rng.integers(2, 4))
+    n_ics = int(rng.integers(1, min(n_trusts, 2) + 1))
+    icss = [{"ics_code": f"Q{i}", "ics_name": f"ICS {i}", "region": "R"} for i in range(n_ics)]
+    trusts = []
+    for i in range(n_trusts):
+        trusts.append(
+            {
+                "trust_code": f"T{i}",
+                "ics_code": f"Q{i % n_ics}",
+                "population": int(rng.integers(50, 500)) * 1000,
+                "imd_score": float(np.round(rng.uniform(5, 45), 1)),
+                "xray_per_year": int(rng.integers(500, 5000)),
+                "ct_per_year": int(rng.integers(0, 3000)),
+                "vacancy_rate": float(np.round(rng.uniform(0, 0.4), 2)),
+                "has_platform": bool(rng.random() < 0.4),
+                "it_capacity": int(rng.integers(1, 4)),
+                "local_budget_gbp": float(rng.integers(1, 20)) * 1000,
+            }
+        )
+    n_products = int(rng.integers(3, 6))
+    use_cases = ["u1", "u2", "u3"]
+    products, tiers = [], []
+    for j in range(n_products):
+        code = f"P{j}"
+        uc = use_cases[j % 3] if j < 3 else str(rng.choice(use_cases))
+        prereq = ""
+        if j >= 3 and rng.random() < 0.4:
+            candidates = [
+                p["product_code"] for p in products if p["use_case"] != uc and not p["prerequisite"]
+            ]
+            prereq = str(rng.choice(candidates)) if candidates else ""
+        products.append(
+            {
+                "product_code": code,
+                "use_case": uc,
+                "modality": str(rng.choice(["xray", "ct"])),
+                "applicable_share": float(np.round(rng.uniform(0.2, 1.0), 2)),
+                "implementation_gbp": float(rng.integers(0, 8)) * 500,
+                "licence_gbp_per_year": float(rng.integers(0, 4)) * 500,
+                "needs_platform": bool(rng.random() < 0.5),
+                "framework": bool(rng.random() < 0.8),
+                "minutes_saved_per_study": float(np.round(rng.uniform(0, 3), 2)),
+                "minutes_saved_low": 0.0,
+                "minutes_saved_high": 5.0,
+                "qalys_per_1000": float(np.round(rng.uniform(0, 2), 2)),
+                "qalys_per_1000_low": 0.0,
+                "qalys_per_1000_high": 3.0,
+                "implementation_months": float(rng.integers(0, 6)),
+                "prerequisite": prereq,
+            }
+        )
+        price = float(np.round(rng.uniform(0.2, 2.0), 2))
+        threshold = 0.0
+        for k in range(int(rng.integers(1, 4))):
+            tiers.append(
+                {
+                    "product_code": code,
+                    "tier": k + 1,
+                    "min_studies_per_year": threshold,
+                    "price_per_study_gbp": price,
+                }
+            )
+            threshold += float(rng.integers(500, 3000))
+            price = float(np.round(price * rng.uniform(0.6, 0.95), 3))
+    dataset = make_dataset(trusts, products, tiers, icss=icss)
+    scenario = Scenario(
+        model=str(rng.choice(["local", "ics", "central"])),
+        budget_gbp=float(rng.integers(3, 30)) * 1000,
+        horizon_years=int(rng.integers(1, 4)),
+        equity_weight=float(rng.choice([0.0, 0.0, 0.5, 1.0])),
+        maximin_weight_gbp=float(rng.choice([0.0, 0.0, 5000.0])),
+        coverage_floor=float(rng.choice([0.0, 0.0, 0.0, 0.1])),
+        platform_setup_gbp=float(rng.integers(0, 4)) * 1000,
+        platform_gbp_per_year=float(rng.integers(0, 3)) * 300,
+        marginal_step_gbp=0.0,
+        mip_gap=0.0,
+        local_budget_split=str(rng.choice(["headroom", "population"])),
+    )
+    return dataset, scenario

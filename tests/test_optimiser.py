@@ -1,0 +1,316 @@
+"""The optimiser against a hand-solved instance, enumeration, the evaluator and invariants."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from builders import make_dataset, random_instance, simple_scenario
+
+import planner
+from planner.economics import build_options
+from planner.evaluate import evaluate
+from planner.greedy import greedy_plan
+from planner.procurement import trust_money_shares
+from planner.solve import solve_options
+
+
+def tiny():
+    """Two trusts of 1,000 X-rays a year; three products over two use cases.
+
+    P1 (use case u1): 1 QALY per 1,000 studies, £100 implementation, £0.50 a study, or
+    £0.25 a study once a buyer reaches 2,000 studies a year. P2 (u1): 0.8 QALYs per 1,000,
+    £300 licence. P3 (u2): reads half the X-rays, 1 QALY per 1,000, £200 licence.
+    With £1 per QALY-per-1,000 (qaly_value 1000), benefit = studies x QALYs per 1,000.
+    """
+    trusts = [{"trust_code": "A"}, {"trust_code": "B"}]
+    products = [
+        {"product_code": "P1", "use_case": "u1", "implementation_gbp": 100},
+        {
+            "product_code": "P2",
+            "use_case": "u1",
+            "qalys_per_1000": 0.8,
+            "licence_gbp_per_year": 300,
+        },
+        {
+            "product_code": "P3",
+            "use_case": "u2",
+            "applicable_share": 0.5,
+            "licence_gbp_per_year": 200,
+        },
+    ]
+    tiers = [
+        {"product_code": "P1", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0.5},
+        {
+            "product_code": "P1",
+            "tier": 2,
+            "min_studies_per_year": 2000,
+            "price_per_study_gbp": 0.25,
+        },
+        {"product_code": "P2", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0},
+        {"product_code": "P3", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0},
+    ]
+    return make_dataset(trusts, products, tiers)
+
+
+def pairs(plan):
+    return sorted(zip(plan.adoptions["trust"], plan.adoptions["product"], strict=True))
+
+
+def test_tiny_pooled_optimum_written_by_hand():
+    # Pooled, P1 at both trusts reaches tier 2: 2 x 100 + 2,000 x 0.25 = 700; P3 at both
+    # costs 400. Total 1,100 buys the best product everywhere: benefit 2 x 1,000 + 2 x 500.
+    plan = planner.solve(tiny(), simple_scenario(model="ics", budget_gbp=1100))
+    assert pairs(plan) == [("A", "P1"), ("A", "P3"), ("B", "P1"), ("B", "P3")]
+    assert plan.benefit_gbp == pytest.approx(3000)
+    assert plan.cost_gbp == pytest.approx(1100)
+    assert set(plan.adoptions["tier"]) == {1, 2}
+    assert plan.adoptions.loc[plan.adoptions["product"] == "P1", "tier"].tolist() == [2, 2]
+    # Greedy takes P2 (800/300) and P3 (500/200) before P1 (1000/600): 2 x 1,300.
+    assert plan.greedy["benefit_gbp"] == pytest.approx(2600)
+    assert plan.status == "optimal"
+
+
+def test_tiny_one_pound_short_falls_back():
+    # With £1,099 the tier-2 bundle no longer fits; P2 + P3 at both (1,000) gives 2,600,
+    # better than P1 at both plus one P3 (900 for 2,500).
+    plan = planner.solve(tiny(), simple_scenario(model="ics", budget_gbp=1099))
+    assert pairs(plan) == [("A", "P2"), ("A", "P3"), ("B", "P2"), ("B", "P3")]
+    assert plan.benefit_gbp == pytest.approx(2600)
+
+
+def test_tiny_local_cannot_reach_the_pooled_tier():
+    # Locally each trust has 550: P1 alone costs 600, so each takes P2 + P3 (500).
+    plan = planner.solve(tiny(), simple_scenario(model="local", budget_gbp=1100))
+    assert pairs(plan) == [("A", "P2"), ("A", "P3"), ("B", "P2"), ("B", "P3")]
+    assert plan.benefit_gbp == pytest.approx(2600)
+
+
+def enumerate_best(options):
+    """Best objective over every plan the evaluator calls feasible.
+
+    Plans take at most one product per use case per trust and respect IT capacity by
+    construction; the evaluator checks the rest and scores them. Two bounds only skip plans
+    that cannot win: fixed costs alone over the total budget, or a benefit (plus the largest
+    maximin term) below the best feasible score found so far.
+    """
+    t = options.table
+    weighted = t["weighted_benefit_gbp"].to_numpy()
+    fixed = t["fixed_cost_gbp"].to_numpy()
+    total_budget = float(options.budgets.sum())
+    per_trust = []
+    for tc in options.trusts.index:
+        rows = t.index[t["trust"] == tc]
+        by_uc = {}
+        for i in rows:
+            by_uc.setdefault(t.at[i, "use_case"], []).append(i)
+        cap = int(options.trusts.at[tc, "it_capacity"])
+        combos = [
+            tuple(i for i in pick if i is not None)
+            for pick in itertools.product(*[[None, *v] for v in by_uc.values()])
+        ]
+        per_trust.append([c for c in combos if len(c) <= cap])
+    plans = []
+    for choice in itertools.product(*per_trust):
+        rows = [i for combo in choice for i in combo]
+        if fixed[rows].sum() <= total_budget + 1:
+            plans.append(rows)
+    plans.sort(key=lambda rows: -weighted[rows].sum())
+    ceiling = options.scenario.maximin_weight_gbp
+    best, best_plan = -np.inf, None
+    for rows in plans:
+        if weighted[rows].sum() + ceiling < best:
+            break
+        mask = np.zeros(len(t), dtype=bool)
+        mask[rows] = True
+        ev = evaluate(options, mask)
+        if ev.feasible and ev.objective > best:
+            best, best_plan = ev.objective, mask
+    return best, best_plan, len(plans)
+
+
+def small_instances(count=60):
+    """Random instances small enough to enumerate (at most 1,500 plans each)."""
+    seed = 0
+    while count:
+        seed += 1
+        dataset, scenario = random_instance(seed)
+        options = build_options(dataset, scenario)
+        if len(options.table) > 12:
+            continue
+        count -= 1
+        yield seed, dataset, scenario, options
+
+
+def test_optimiser_matches_enumeration_on_random_instances():
+    checked = infeasible = 0
+    for seed, _dataset, _scenario, options in small_instances(60):
+        best, _, _ = enumerate_best(options)
+        if not np.isfinite(best):
+            with pytest.raises(planner.InfeasibleError):
+                solve_options(options)
+            infeasible += 1
+            continue
+        result = solve_options(options)
+        ev = evaluate(options, result.mask)
+        assert ev.feasible, (seed, ev.violations)
+        assert ev.objective == pytest.approx(best, rel=1e-7, abs=1e-4), seed
+        assert result.objective == pytest.approx(ev.objective, rel=1e-7, abs=1e-4), seed
+        checked += 1
+    assert checked >= 50
+    assert infeasible >= 1  # floors and locks make some instances infeasible: that path too
+
+
+def recompute_rules(dataset, scenario, plan):
+    """Check a plan's rules from its own tables, without the evaluator."""
+    a = plan.adoptions
+    trusts = dataset.trusts
+    products = dataset.products
+    # one product per use case per trust, including what is already in use
+    existing = dataset.deployments.assign(
+        use_case=dataset.deployments["product_code"].map(products["use_case"])
+    )
+    uses = list(zip(a["trust"], a["use_case"], strict=True)) + list(
+        zip(existing["trust_code"], existing["use_case"], strict=True)
+    )
+    assert len(uses) == len(set(uses))
+    # capacity
+    counts = a.groupby("trust").size()
+    for tc, n in counts.items():
+        assert n <= trusts.at[tc, "it_capacity"]
+    # prerequisites
+    have = set(zip(a["trust"], a["product"], strict=True)) | set(
+        zip(existing["trust_code"], existing["product_code"], strict=True)
+    )
+    for tc, pc in zip(a["trust"], a["product"], strict=True):
+        pre = products.at[pc, "prerequisite"]
+        assert not pre or (tc, pre) in have
+    # platform: every platform product sits at a trust that had or bought a platform
+    bought = set(plan.trusts.loc[plan.trusts["platform_bought"], "trust"])
+    for tc, pc in zip(a["trust"], a["product"], strict=True):
+        if products.at[pc, "needs_platform"]:
+            assert trusts.at[tc, "has_platform"] or tc in bought
+    # locks
+    for lock in scenario.locks:
+        assert ((lock.trust, lock.product) in have) == lock.adopt
+    # budget per buying unit: adoption costs plus platform costs
+    spend = plan.trusts.groupby(
+        plan.trusts["trust"].map(
+            lambda tc: (
+                a.loc[a["trust"] == tc, "buying_unit"].iloc[0] if (a["trust"] == tc).any() else None
+            )
+        )
+    )["cost_gbp"].sum()
+    budgets = plan.units.set_index("buying_unit")["budget_gbp"]
+    for unit, cost in spend.items():
+        assert cost <= budgets[unit] + 0.5
+    assert a["cost_gbp"].sum() <= plan.cost_gbp + 1e-6
+    assert plan.cost_gbp <= plan.budget_gbp + 0.5
+
+
+@pytest.mark.parametrize("seed", range(1, 31))
+def test_plans_respect_every_rule(seed):
+    dataset, scenario = random_instance(seed)
+    if seed % 3 == 0:
+        trust = dataset.trusts.index[0]
+        product = dataset.products.index[0]
+        scenario = scenario.replace(locks=[planner.Lock(trust, product, False)])
+    try:
+        plan = planner.solve(dataset, scenario, with_marginal=False)
+    except planner.InfeasibleError:
+        return
+    recompute_rules(dataset, scenario, plan)
+
+
+def test_shipped_plans_respect_every_rule(default_ics):
+    scenario = planner.Scenario(
+        budget_gbp=2_000_000, coverage_floor=0.05, locks=(planner.Lock("RNV", "CXR-LUM", True),)
+    )
+    for model in ("local", "ics", "central"):
+        try:
+            plan = planner.solve(default_ics, scenario, model, with_marginal=False)
+        except planner.InfeasibleError:
+            continue
+        recompute_rules(default_ics, scenario, plan)
+
+
+@pytest.mark.parametrize("seed", range(1, 16))
+def test_more_budget_never_lowers_the_optimum_and_greedy_never_wins(seed):
+    dataset, scenario = random_instance(seed)
+    scenario = scenario.replace(coverage_floor=0.0, locks=())
+    last = -np.inf
+    for budget in (2000, 5000, 10000, 20000, 40000):
+        s = scenario.replace(budget_gbp=budget)
+        options = build_options(dataset, s)
+        result = solve_options(options)
+        ev = evaluate(options, result.mask)
+        greedy = evaluate(options, greedy_plan(options))
+        assert greedy.feasible, greedy.violations
+        assert ev.objective >= greedy.objective - 1e-6
+        assert ev.objective >= last - 1e-6
+        last = ev.objective
+
+
+def test_shipped_optimum_rises_with_budget_and_beats_greedy(default_ics):
+    for model in ("local", "ics", "central"):
+        last = -np.inf
+        for budget in (0.5e6, 1e6, 2e6, 4e6):
+            plan = planner.solve(
+                default_ics,
+                planner.Scenario(budget_gbp=budget, mip_gap=0),
+                model,
+                with_marginal=False,
+            )
+            assert plan.objective >= last - 1e-6
+            assert plan.objective >= plan.greedy["objective"] - 1e-6
+            last = plan.objective
+
+
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_pooling_is_at_least_the_sum_of_local_optima(seed):
+    # Equity off, equal lead times and cost shares: the pool can copy any local plan.
+    dataset, scenario = random_instance(seed)
+    scenario = simple_scenario(
+        budget_gbp=scenario.budget_gbp,
+        horizon_years=scenario.horizon_years,
+        local_budget_split=scenario.local_budget_split,
+    )
+    local = planner.solve(dataset, scenario, "local", with_marginal=False)
+    pooled = planner.solve(dataset, scenario, "ics", with_marginal=False)
+    assert pooled.benefit_gbp >= local.benefit_gbp - 1e-6
+    # and the local optimum is the sum of each trust solving alone
+    per_trust = 0.0
+    shares = trust_money_shares(dataset, scenario)
+    for tc in dataset.trusts.index:
+        alone = make_alone(dataset, tc)
+        s = scenario.replace(budget_gbp=float(shares[tc] * scenario.budget_gbp))
+        per_trust += planner.solve(alone, s, "local", with_marginal=False).benefit_gbp
+    assert local.benefit_gbp == pytest.approx(per_trust, rel=1e-9, abs=1e-6)
+
+
+def make_alone(dataset, trust):
+    ics = dataset.trusts.at[trust, "ics_code"]
+    sub = dataset.subset([ics])
+    sub.trusts = sub.trusts.loc[[trust]]
+    sub.deployments = sub.deployments[sub.deployments["trust_code"] == trust]
+    return sub
+
+
+def test_optimiser_and_evaluator_agree_on_shipped_data(default_ics):
+    scenario = planner.Scenario(budget_gbp=2_000_000, equity_weight=0.5, maximin_weight_gbp=500_000)
+    for model in ("local", "ics", "central"):
+        options = build_options(default_ics, scenario, model)
+        result = solve_options(options)
+        ev = evaluate(options, result.mask)
+        assert ev.feasible
+        assert result.objective == pytest.approx(ev.objective, rel=1e-9)
+
+
+def test_hand_made_plan_is_scored_and_its_faults_listed():
+    options = build_options(tiny(), simple_scenario(model="ics", budget_gbp=500))
+    ev = evaluate(options, [("A", "P1"), ("A", "P2"), ("B", "P9")])
+    assert any("use case u1" in v for v in ev.violations)
+    assert any("P9 at B" in v for v in ev.violations)
+    assert any("over its budget" in v for v in ev.violations)  # 100 + 500 + 300 > 500
+    assert ev.benefit_gbp == pytest.approx(1000 + 800)
