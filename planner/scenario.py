@@ -525,7 +525,17 @@ def settings_table() -> list[dict]:
     """Return one row per setting (name, default, description) for documentation."""
     rows = []
     for f in fields(Scenario):
-        if f.name in ("procurement", "locks"):
+        if f.name == "procurement":
+            continue
+        if f.name == "locks":
+            rows.append(
+                {
+                    "setting": "locks",
+                    "default": "none",
+                    "description": "Products forced in or out at trusts: a list of "
+                    "{trust, product, adopt} (adopt false keeps a product out)",
+                }
+            )
             continue
         rows.append({"setting": f.name, "default": f.default, "description": f.metadata["doc"]})
     for model, route in _default_routes().items():
