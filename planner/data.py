@@ -22,7 +22,9 @@ from planner.errors import DataError, Problem
 from planner.schema import FILES, ColumnSpec, columns
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-INT_RE = re.compile(r"^[+]?\d+$")
+INT_RE = re.compile(r"^[+]?(\d+|\d{1,3}(,\d{3})+)$")
+#: Whole numbers above this are refused (they would overflow and are never real counts).
+MAX_WHOLE = 10**12
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 TRUE_WORDS = {"yes", "y", "true", "1"}
 FALSE_WORDS = {"no", "n", "false", "0"}
@@ -214,7 +216,7 @@ def _parse_cell(text: str, spec: ColumnSpec, where: tuple[str, int], problems: l
 
     if value == "":
         if spec.required:
-            bad("is empty", f"fill in {spec.description[0].lower() + spec.description[1:]}")
+            bad("is empty", f"fill it in ({spec.description})")
             return None
         value = spec.default
         if value == "":
@@ -232,6 +234,11 @@ def _parse_cell(text: str, spec: ColumnSpec, where: tuple[str, int], problems: l
                 "use letters, digits, '_', '-' or '.' with no spaces",
             )
             return None
+        if spec.allowed.startswith("enum:"):
+            allowed = spec.allowed[5:].split("|")
+            if value not in allowed:
+                bad(f"{value[:30]!r} is not allowed", "use one of " + ", ".join(allowed))
+                return None
         return value
     if spec.type == "text":
         return value
@@ -249,13 +256,16 @@ def _parse_cell(text: str, spec: ColumnSpec, where: tuple[str, int], problems: l
         bad(f"{value!r} is not a number (missing value)", "give a number")
         return None
     if spec.type == "int":
-        if not INT_RE.match(value.replace(",", "")) or value.startswith("-"):
+        if not INT_RE.match(value) or value.startswith("-"):
             if re.match(r"^-\d+$", value):
                 bad(f"{value} is negative", f"give a whole number of at least {spec.minimum:g}")
             else:
                 bad(f"{value[:30]!r} is not a whole number", "give a whole number such as 12")
             return None
         number: float = int(value.replace(",", ""))
+        if number > MAX_WHOLE:
+            bad(f"{value[:30]} is too large", f"give a whole number of at most {MAX_WHOLE:,}")
+            return None
     else:
         try:
             number = float(value)
@@ -316,6 +326,18 @@ def _parse_table(
     index = {h: i for i, h in enumerate(header) if h}
     records = []
     for line, r in data_rows:
+        extra = [c for c in r[len(header) :] if c.strip()]
+        if extra:
+            problems.append(
+                Problem(
+                    label,
+                    line,
+                    None,
+                    f"has {len(extra)} more value(s) than the header "
+                    f"has columns ({extra[0][:20]!r})",
+                    "remove the extra values or add their column to the header",
+                )
+            )
         rec = {"_row": line}
         for s in specs:
             i = index.get(s.column)
@@ -336,7 +358,7 @@ def _parse_table(
 def _check_unique(name, frame, cols, label, problems):
     dup = frame.duplicated(subset=cols, keep="first")
     for _, r in frame[dup].iterrows():
-        key = ", ".join(str(r[c]) for c in cols)
+        key = ", ".join(f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in cols)
         problems.append(
             Problem(
                 label,

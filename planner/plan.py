@@ -110,8 +110,8 @@ class Plan:
             "gini_benefit_per_capita": eq["gini_benefit_per_capita"],
             "concentration_index": eq["concentration_index"],
             "mean_go_live_months": _mean_go_live(self.adoptions),
-            "greedy_benefit_gbp": self.greedy["benefit_gbp"],
-            "gain_over_greedy_gbp": self.greedy["gain_gbp"],
+            "greedy_benefit_gbp": self.greedy.get("benefit_gbp"),
+            "gain_over_greedy_gbp": self.greedy.get("gain_gbp"),
             "marginal_benefit_per_gbp": (self.marginal or {}).get("benefit_per_gbp"),
         }
 
@@ -302,6 +302,8 @@ def solve(
         ScenarioError: If a lock names an unknown trust or product.
     """
     model = model or scenario.model
+    if model != scenario.model:  # the plan records the scenario it was actually solved under
+        scenario = scenario.replace(model=model)
     options = build_options(dataset, scenario, model)
     result = solve_options(options)
     ev, adoptions, trusts = plan_from_mask(dataset, options, result, result.mask)

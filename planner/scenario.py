@@ -306,7 +306,12 @@ def _check_value(name: str, f, value, where: str, problems: list[Problem]):
             )
         return value
     if isinstance(default, int | float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool):
+            problems.append(
+                Problem(where, None, name, f"{value!r} is not a number", "give a number")
+            )
+            return default
+        if not isinstance(value, int | float):
             try:
                 value = float(value)
             except (TypeError, ValueError):
@@ -398,6 +403,17 @@ def _build(cls, data: dict, where: str, problems: list[Problem], prefix: str = "
                 )
                 continue
             for model, rdata in value.items():
+                if model in MODELS and not isinstance(rdata, dict):
+                    problems.append(
+                        Problem(
+                            where,
+                            None,
+                            f"procurement.{model}",
+                            "must be a table of route settings",
+                            "e.g. procurement: {ics: {lead_time_months: 9}}",
+                        )
+                    )
+                    continue
                 if model not in MODELS:
                     problems.append(
                         Problem(
@@ -416,6 +432,17 @@ def _build(cls, data: dict, where: str, problems: list[Problem], prefix: str = "
             kwargs[key] = routes
         elif key == "locks":
             locks = []
+            if value is not None and not isinstance(value, list | tuple):
+                problems.append(
+                    Problem(
+                        where,
+                        None,
+                        "locks",
+                        "must be a list of locks",
+                        "write [{trust: RXX, product: PXX, adopt: true}]",
+                    )
+                )
+                continue
             for i, item in enumerate(value or []):
                 if not isinstance(item, dict) or not {"trust", "product"} <= set(item):
                     problems.append(
