@@ -238,7 +238,8 @@ def _print_plan(plan, out) -> None:
     if plan.marginal:
         print(
             f"  next {_gbp(plan.marginal['step_gbp'])} of budget adds "
-            f"{_gbp(plan.marginal['extra_benefit_gbp'])} of benefit",
+            f"{_gbp(plan.marginal['extra_benefit_gbp'])} of benefit"
+            + ("" if plan.marginal["reliable"] else " (not reliable: a solve stopped early)"),
             file=out,
         )
 

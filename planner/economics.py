@@ -117,10 +117,32 @@ class Options:
         return self._tier_arrays
 
     def option_index(self) -> dict[tuple[str, str], int]:
-        """Map (trust, product) to row position in :attr:`table`."""
-        return {
-            k: i for i, k in enumerate(zip(self.table["trust"], self.table["product"], strict=True))
-        }
+        """Map (trust, product) to row position in :attr:`table` (built once)."""
+        if not hasattr(self, "_option_index"):
+            pairs = zip(self.table["trust"].tolist(), self.table["product"].tolist(), strict=True)
+            self._option_index = {k: i for i, k in enumerate(pairs)}
+        return self._option_index
+
+    def for_units(self, units) -> Options:
+        """Return the options of some buying units only (rows renumbered from 0).
+
+        Buying units share no constraint, so without a maximin term the plan of each unit
+        can be found on its own and the plans put together.
+        """
+        table = self.table[self.table["unit"].isin(units)].reset_index(drop=True)
+        trusts = self.trusts[self.trusts["unit"].isin(units)]
+        part = Options(
+            self.model,
+            table,
+            trusts,
+            self.tiers,
+            self.budgets[self.budgets.index.isin(units)],
+            self.setup,
+            frozenset(k for k in self.existing if k[0] in trusts.index),
+            self.scenario,
+        )
+        part._tier_arrays = self.tier_arrays()
+        return part
 
 
 def per_study_value(

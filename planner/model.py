@@ -59,11 +59,12 @@ def lock_rows(options: Options) -> tuple[list[int], list[int]]:
         InfeasibleError: If a lock forces in a product that cannot be bought here.
     """
     index = options.option_index()
-    trusts = set(options.trusts.index)
+    known_trusts = set(options.setup.unit_of_trust.index)  # every trust of the dataset
+    trusts = set(options.trusts.index)  # the trusts planned here (one buying unit or all)
     products = set(options.tiers["product_code"])
     forced_in, forced_out, problems, reasons = [], [], [], []
     for i, lock in enumerate(options.scenario.locks):
-        if lock.trust not in trusts:
+        if lock.trust not in known_trusts:
             problems.append(
                 Problem(
                     "scenario",
@@ -84,6 +85,8 @@ def lock_rows(options: Options) -> tuple[list[int], list[int]]:
                     "use a product code of the catalogue",
                 )
             )
+            continue
+        if lock.trust not in trusts:
             continue
         key = (lock.trust, lock.product)
         if key in index:
@@ -198,10 +201,12 @@ def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
     arrays = options.tier_arrays()
     cost_pairs: dict = defaultdict(list)
     tier_vars: dict = {}
+    all_factors = t["study_factor"].to_numpy()
+    all_studies = t["studies_per_year"].to_numpy()
     for (unit, pc), rows in t.groupby(["unit", "product"], sort=True).indices.items():
         tiers, mins, prices = arrays[pc]
-        factor = float(t["study_factor"].iat[rows[0]])
-        studies = t["studies_per_year"].to_numpy()[rows]
+        factor = float(all_factors[rows[0]])
+        studies = all_studies[rows]
         potential = float(studies.sum())
         reach = int(np.searchsorted(mins, potential + 1e-9, side="right"))
         if reach <= 1 or np.allclose(prices[:reach], prices[0]):

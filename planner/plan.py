@@ -248,8 +248,18 @@ def _binding(options: Options, ev: Evaluation) -> dict:
 
 
 def _marginal(
-    dataset: Dataset, scenario: Scenario, model: str, total: float, benefit: float
+    dataset: Dataset,
+    scenario: Scenario,
+    model: str,
+    total: float,
+    base: SolveResult,
+    benefit: float,
 ) -> dict | None:
+    """What the next ``marginal_step_gbp`` buys, found by re-solving with that much more.
+
+    The figure is flagged unreliable when either solve stopped short of optimal by more than
+    a tenth of the step: the difference would then be solver noise, not value.
+    """
     step = scenario.marginal_step_gbp
     if step <= 0:
         return None
@@ -260,12 +270,15 @@ def _marginal(
     except PlannerError:
         return None
     ev = evaluate(opts, res.mask, check_rules=False)
+    noise = max(base.bound - base.objective, 0.0) + max(res.bound - res.objective, 0.0)
     return {
         "step_gbp": step,
         "benefit_gbp": ev.benefit_gbp,
         "extra_benefit_gbp": ev.benefit_gbp - benefit,
         "benefit_per_gbp": (ev.benefit_gbp - benefit) / step,
         "status": res.status,
+        "solver_uncertainty_gbp": noise,
+        "reliable": noise <= 0.1 * step and "time_limit" not in (base.status, res.status),
     }
 
 
@@ -346,7 +359,11 @@ def solve(
         }
 
     total = options.setup.total_budget_gbp
-    marginal = _marginal(dataset, scenario, model, total, ev.benefit_gbp) if with_marginal else None
+    marginal = (
+        _marginal(dataset, scenario, model, total, result, ev.benefit_gbp)
+        if with_marginal
+        else None
+    )
     if result.status == "time_limit" and not math.isfinite(result.gap):
         raise SolverError("the solver stopped at its time limit without a gap estimate")
     return Plan(

@@ -314,3 +314,44 @@ def test_hand_made_plan_is_scored_and_its_faults_listed():
     assert any("P9 at B" in v for v in ev.violations)
     assert any("over its budget" in v for v in ev.violations)  # 100 + 500 + 300 > 500
     assert ev.benefit_gbp == pytest.approx(1000 + 800)
+
+
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_solving_buying_units_apart_gives_the_joint_optimum(seed):
+    # Buying units share no constraint, so the per-unit solves must add up to the joint MILP.
+    from planner.solve import _solve_single
+
+    dataset, scenario = random_instance(seed)
+    scenario = scenario.replace(maximin_weight_gbp=0.0)
+    for model in ("local", "ics"):
+        options = build_options(dataset, scenario, model)
+        if len(options.budgets) < 2:
+            continue
+        try:
+            joint = _solve_single(options, 60.0)
+        except planner.InfeasibleError:
+            with pytest.raises(planner.InfeasibleError):
+                solve_options(options)
+            continue
+        apart = solve_options(options)
+        assert apart.objective == pytest.approx(joint.objective, rel=1e-9, abs=1e-6)
+        assert evaluate(options, apart.mask).feasible
+
+
+def test_units_apart_on_shipped_local_model(default_ics):
+    from planner.solve import _solve_single
+
+    options = build_options(default_ics, planner.Scenario(budget_gbp=2e6, mip_gap=0), "local")
+    joint = _solve_single(options, 60.0)
+    apart = solve_options(options)
+    assert apart.objective == pytest.approx(joint.objective, rel=1e-9)
+    assert (apart.mask == joint.mask).all()
+
+
+def test_marginal_value_is_reported_and_flagged(default_ics):
+    plan = planner.solve(default_ics, planner.Scenario(budget_gbp=2e6), "central")
+    m = plan.marginal
+    assert m["step_gbp"] == 100_000
+    assert m["extra_benefit_gbp"] >= -1e-6  # more money never buys less
+    assert m["reliable"] is True
+    assert m["benefit_per_gbp"] == pytest.approx(m["extra_benefit_gbp"] / 100_000)
