@@ -12,7 +12,6 @@ import csv
 import io
 import math
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,18 +145,8 @@ def _read_workbook(path: Path, problems: list[Problem]) -> dict[str, list[list[s
     label = path.name
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        problems.append(
-            Problem(
-                label,
-                None,
-                None,
-                f"is not an Excel workbook ({type(exc).__name__})",
-                "save the file as .xlsx (Excel workbook), or give a folder of CSV files",
-            )
-        )
-        return {}
-    except Exception as exc:  # openpyxl raises its own InvalidFileException
+    # BadZipFile, OSError, KeyError, ValueError or openpyxl's own InvalidFileException
+    except Exception as exc:
         problems.append(
             Problem(
                 label,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from planner.data import parse_tables
@@ -193,3 +197,23 @@ def random_instance(seed: int):
         local_budget_split=str(rng.choice(["headroom", "population"])),
     )
     return dataset, scenario
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    """Run the ``planner`` command in-process; return (exit code, stdout, stderr)."""
+    from planner.cli import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_subprocess(cwd: Path, *args) -> subprocess.CompletedProcess:
+    """Run ``python -m planner.cli`` as a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "planner.cli", *[str(a) for a in args]],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from builders import run, run_subprocess
 
 from planner.cli import main
 from planner.schema import FILES
@@ -124,22 +123,6 @@ def broken_copy(tmp_path: Path, mutate) -> Path:
     shutil.copytree(DEFAULT, folder)
     mutate(folder)
     return folder
-
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_subprocess(cwd: Path, *args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "planner.cli", *[str(a) for a in args]],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def prefix(file: str, row: int | None, column: str | None) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from builders import run, run_subprocess
 
 from planner import report
 from planner.cli import main
@@ -27,22 +26,6 @@ PRODUCTS = pd.read_csv(DEFAULT / "products.csv").set_index("product_code")
 TRUSTS = pd.read_csv(DEFAULT / "trusts.csv").set_index("trust_code")
 FORMULA_START = ("=", "+", "-", "@")
 PLAN_SHEETS = {"summary", "adoptions", "trusts", "icss", "buying_units"}
-
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_subprocess(cwd: Path, *args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "planner.cli", *[str(a) for a in args]],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def solve_json(tmp: Path, *args, name: str = "plan.json") -> dict:
