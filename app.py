@@ -1,49 +1,27 @@
-"""Streamlit front end: widgets fill a Scenario, one cached call plans, library figures show it.
+"""Streamlit front end: the sidebar fills a Scenario, pages call the library and lay out figures.
 
-Run with ``streamlit run app.py``. No optimisation logic lives here.
+Run with ``streamlit run app.py``. No optimisation logic lives here or in ``app_pages/``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-import planner
-from planner import plots, report
-
-ROOT = Path(__file__).resolve().parent
-DATASETS = {
-    "Default ICS (illustrative)": ROOT / "data" / "default_ics",
-    "England-scale (synthetic)": ROOT / "data" / "england",
-}
-DEFAULTS = planner.Scenario()
-
-
-@st.cache_resource
-def load(path: str) -> planner.Dataset:
-    """Load a shipped dataset once per session."""
-    return planner.load_dataset(path)
-
-
-@st.cache_data(show_spinner="Optimising...")
-def plan_for(path: str, ics: str, scenario: planner.Scenario) -> planner.Plan:
-    """Solve one scenario (cached on the dataset, ICS and scenario)."""
-    dataset = load(path).subset([ics])
-    return planner.solve(dataset, scenario)
-
+from app_pages.shared import DEFAULTS, SHIPPED, Context, dataset_for, source_label
+from planner.scenario import MODELS
 
 st.set_page_config(page_title="ICS AI imaging planner", layout="wide")
-st.title("ICS AI imaging planner")
-st.caption(
-    "Which approved AI imaging products should each trust adopt, and how to buy them. "
-    "Shipped figures are illustrative and names fictional."
-)
+
+state = st.session_state
+state.setdefault("sources", [str(p) for p in SHIPPED.values()])
+state.setdefault("locks", [])
+if "pending_source" in state:  # set by the Data page after a valid upload
+    state["dataset"] = state.pop("pending_source")
 
 with st.sidebar:
-    name = st.selectbox("Dataset", list(DATASETS), key="dataset")
-    path = str(DATASETS[name])
-    dataset = load(path)
+    st.header("Scenario")
+    source = st.selectbox("Dataset", state["sources"], key="dataset", format_func=source_label)
+    dataset = dataset_for(source)
     ics = st.selectbox(
         "ICS",
         list(dataset.icss.index),
@@ -51,55 +29,73 @@ with st.sidebar:
         format_func=lambda c: dataset.icss.at[c, "ics_name"],
     )
     model = st.radio(
-        "Procurement model", planner.scenario.MODELS, index=1, key="model", horizontal=True
+        "Procurement model",
+        MODELS,
+        index=MODELS.index(DEFAULTS.model),
+        key="model",
+        horizontal=True,
+        format_func={"local": "Local", "ics": "ICS pooled", "central": "Central"}.get,
     )
-    budget_m = st.slider("Budget over the horizon (£m)", 0.0, 10.0, 2.0, 0.1, key="budget_gbp")
-    equity = st.slider("Equity weight", 0.0, 1.0, DEFAULTS.equity_weight, 0.1, key="equity_weight")
-    floor = st.slider(
-        "Coverage floor (every trust)",
+    headroom = float(
+        dataset.trusts.loc[dataset.trusts["ics_code"] == ics, "local_budget_gbp"].sum()
+    )
+    top = max(5.0, round(3 * headroom / 1e6))
+    default_budget = min(2.0, top) if headroom > 0 else 1.0
+    budget_m = st.slider(
+        "Budget over the horizon (£m, present value)",
         0.0,
-        0.5,
+        float(top),
+        default_budget,
+        0.1,
+        key="budget_gbp",
+    )
+    equity = st.slider(
+        "Equity weight (0 = unweighted, 1 = full)",
+        0.0,
+        1.0,
+        DEFAULTS.equity_weight,
+        0.1,
+        key="equity_weight",
+    )
+    floor = st.slider(
+        "Coverage floor",
+        0.0,
+        0.6,
         DEFAULTS.coverage_floor,
         0.05,
         key="coverage_floor",
+        format="%.2f",
+        help="Each trust (or each of the most deprived fifth) must cover at "
+        "least this share of its addressable studies",
     )
+    floor_to = st.radio(
+        "Floor applies to",
+        ("all", "core20"),
+        key="floor_applies_to",
+        horizontal=True,
+        format_func={"all": "every trust", "core20": "most deprived fifth"}.get,
+    )
+    st.caption("Shipped figures are illustrative; names are fictional.")
 
 scenario = DEFAULTS.replace(
-    model=model, budget_gbp=budget_m * 1e6, equity_weight=equity, coverage_floor=floor
+    model=model,
+    budget_gbp=round(budget_m * 1e6),
+    equity_weight=equity,
+    coverage_floor=floor,
+    floor_applies_to=floor_to,
+    locks=[lk for lk in state["locks"] if dataset.trusts.at[lk.trust, "ics_code"] == ics]
+    if source == state.get("locks_source")
+    else [],
 )
-try:
-    plan = plan_for(path, ics, scenario)
-except planner.PlannerError as exc:
-    st.error(f"No plan for this scenario: {exc}")
-    st.stop()
+state["ctx"] = Context(source, ics, scenario)
 
-c = st.columns(5)
-c[0].metric("Spend", f"£{plan.cost_gbp:,.0f}", help=f"of £{plan.budget_gbp:,.0f}")
-c[1].metric("Benefit (present value)", f"£{plan.benefit_gbp:,.0f}")
-c[2].metric("Trusts with new AI", plan.equity["trusts_with_new_adoptions"])
-c[3].metric("Lowest trust coverage", f"{plan.equity['min_coverage']:.0%}")
-given_up = (plan.base_case or {}).get("benefit_given_up_for_equity_gbp", 0.0)
-c[4].metric("Benefit given up for equity", f"£{given_up:,.0f}")
-
-st.plotly_chart(plots.plan_heatmap(plan, load(path).subset([ics])), key="heatmap")
-st.plotly_chart(plots.trust_bars(plan), key="trust_bars")
-st.dataframe(
-    plan.adoptions[
-        ["trust_name", "product_name", "use_case", "cost_gbp", "benefit_gbp", "benefit_per_gbp"]
-    ],
-    hide_index=True,
+page = st.navigation(
+    [
+        st.Page("app_pages/plan.py", title="Plan", default=True),
+        st.Page("app_pages/compare.py", title="Compare"),
+        st.Page("app_pages/frontier.py", title="Frontier"),
+        st.Page("app_pages/data.py", title="Data"),
+        st.Page("app_pages/about.py", title="About"),
+    ]
 )
-st.download_button(
-    "Download plan (JSON)",
-    report.to_json_text(plan.to_dict()),
-    file_name="plan.json",
-    mime="application/json",
-    key="download_json",
-)
-st.download_button(
-    "Download adoptions (CSV)",
-    report.safe_frame(plan.adoptions).to_csv(index=False),
-    file_name="adoptions.csv",
-    mime="text/csv",
-    key="download_csv",
-)
+page.run()

@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,7 +107,11 @@ def _read_csv_text(path: Path, name: str, problems: list[Problem]) -> list[list[
             )
         )
         return None
-    raw = path.read_bytes()
+    return _decode_csv(path.read_bytes(), label, problems)
+
+
+def _decode_csv(raw: bytes, label: str, problems: list[Problem]) -> list[list[str]] | None:
+    """Decode CSV bytes into rows of text; report empty or non-UTF-8 files."""
     if not raw.strip():
         problems.append(
             Problem(label, None, None, "file is empty", "add the header row and the data rows")
@@ -707,3 +712,114 @@ def write_template(out_dir: str | Path) -> list[Path]:
     sheets["dictionary"] = pd.DataFrame([c.__dict__ for c in dictionary()])
     write_xlsx_sheets(sheets, out / "template.xlsx")
     return targets
+
+
+#: Largest upload accepted, compressed or not (a national dataset is well under 5 MB).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def load_upload(name: str, content: bytes) -> Dataset:
+    """Load a dataset uploaded as an ``.xlsx`` workbook or a ``.zip`` of the five CSV files.
+
+    The CSV files may sit at the top of the zip or in one folder inside it; other members
+    (for example ``__MACOSX``) are ignored. Nothing is extracted to disk.
+
+    Raises:
+        DataError: If the upload is not a workbook or zip, is too large, or its tables fail
+            validation (every problem listed).
+    """
+    label = Path(name).name or "upload"
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise DataError(
+            [Problem(label, None, None, "is larger than 50 MB", "upload only the five tables")]
+        )
+    suffix = Path(label).suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / label
+            path.write_bytes(content)
+            return load_dataset(path)
+    if suffix != ".zip":
+        raise DataError(
+            [
+                Problem(
+                    label,
+                    None,
+                    None,
+                    "is neither an .xlsx workbook nor a .zip",
+                    "upload an Excel workbook or a zip of the five CSV files",
+                )
+            ]
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile:
+        raise DataError(
+            [
+                Problem(
+                    label,
+                    None,
+                    None,
+                    "is not a zip archive",
+                    "zip the five CSV files and upload the .zip",
+                )
+            ]
+        ) from None
+    members = {}
+    for info in archive.infolist():
+        parts = Path(info.filename).parts
+        if info.is_dir() or "__MACOSX" in parts or len(parts) > 2:
+            continue
+        stem = Path(info.filename).name
+        if stem.endswith(".csv") and stem[:-4] in FILES:
+            if info.file_size > MAX_UPLOAD_BYTES:
+                raise DataError(
+                    [
+                        Problem(
+                            f"{label}: {stem}",
+                            None,
+                            None,
+                            "is larger than 50 MB",
+                            "upload only the five tables",
+                        )
+                    ]
+                )
+            members[stem[:-4]] = archive.read(info)
+    problems: list[Problem] = []
+    raw = {}
+    for name_ in FILES:
+        data = members.get(name_)
+        if data is None:
+            problems.append(
+                Problem(
+                    f"{name_}.csv",
+                    None,
+                    None,
+                    f"is missing from {label}",
+                    f"add {name_}.csv to the zip",
+                )
+            )
+            continue
+        rows = _decode_csv(data, f"{name_}.csv", problems)
+        if rows is not None:
+            raw[name_] = rows
+    if problems:
+        raise DataError(problems)
+    return parse_tables(raw, {n: f"{n}.csv" for n in FILES}, label)
+
+
+def template_files() -> dict[str, bytes]:
+    """Return the empty templates by file name: ``templates.zip`` (CSVs) and ``template.xlsx``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        written = write_template(Path(tmp) / "template")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in written:
+                if path.suffix == ".csv":
+                    archive.writestr(path.name, path.read_bytes())
+        xlsx = next(p for p in written if p.suffix == ".xlsx").read_bytes()
+    return {"templates.zip": buffer.getvalue(), "template.xlsx": xlsx}

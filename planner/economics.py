@@ -233,6 +233,7 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         }
     )
     table["benefit_gbp"] = table["health_gbp"] + table["time_gbp"]
+    table["annual_benefit_gbp"] = studies * (health_ps + time_ps)
     table["weighted_benefit_gbp"] = table["benefit_gbp"] * table["equity_weight"]
     table["fixed_cost_gbp"] = table["implementation_gbp"] + table["licence_gbp"]
 

@@ -164,6 +164,7 @@ def _adoption_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
             "cost_gbp": a["cost_gbp"],
             "benefit_gbp": a["benefit_gbp"],
             "weighted_benefit_gbp": a["weighted_benefit_gbp"],
+            "annual_benefit_gbp": a["annual_benefit_gbp"],
         }
     )
     out["benefit_per_gbp"] = out["benefit_gbp"] / out["cost_gbp"].where(out["cost_gbp"] > 0)

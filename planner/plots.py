@@ -1,27 +1,82 @@
-"""Plotly figure builders for plans; the app only lays them out.
+"""Plotly figure builders for plans, comparisons and frontiers; the app only lays them out.
 
-Colours are colour-blind safe (Okabe-Ito for categories, viridis for scales); money is
-shown in pounds with thousands separators and £k/£m on axes; trusts and products by name.
+Colours are colour-blind safe (Okabe-Ito); money is shown in pounds with thousands
+separators in hover text and as £k/£m on axes; trusts and products appear by name.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from planner.data import Dataset
 from planner.plan import Plan
 
-#: Okabe-Ito palette, one colour per IMD quintile (1 least deprived ... 5 most deprived).
+#: Okabe-Ito colours, one per IMD quintile (1 least deprived ... 5 most deprived).
 QUINTILE_COLOURS = {1: "#0072B2", 2: "#56B4E9", 3: "#009E73", 4: "#E69F00", 5: "#D55E00"}
+#: Okabe-Ito colours, one per procurement model.
+MODEL_COLOURS = {"local": "#E69F00", "ics": "#0072B2", "central": "#009E73"}
+MODEL_NAMES = {"local": "Local (each trust)", "ics": "ICS pooled", "central": "Central (NHSE)"}
+LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10}, "font": {"size": 13}}
+
+
+def money(value: float) -> str:
+    """Format pounds for a label: £950, £12.5k, £2.35m."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    a = abs(value)
+    if a >= 1e6:
+        return f"£{value / 1e6:,.2f}m"
+    if a >= 1e4:
+        return f"£{value / 1e3:,.0f}k"
+    return f"£{value:,.0f}"
+
+
+def money_ticks(values, n: int = 6) -> tuple[list[float], list[str]]:
+    """Nice tick positions and £k/£m labels covering ``values`` (and zero)."""
+    vals = [float(v) for v in values if v is not None and np.isfinite(v)]
+    top = max(vals + [0.0])
+    bottom = min(vals + [0.0])
+    span = top - bottom or 1.0
+    raw = span / max(n - 1, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.floor(bottom / step) * step
+    ticks = [start + i * step for i in range(int(math.ceil((top - start) / step)) + 1)]
+    labels = []
+    for t in ticks:
+        if abs(t) >= 1e6:
+            labels.append(f"£{t / 1e6:g}m")
+        elif abs(t) >= 1e3:
+            labels.append(f"£{t / 1e3:g}k")
+        else:
+            labels.append(f"£{t:g}")
+    return ticks, labels
+
+
+def _money_axis(fig: go.Figure, values, axis: str = "yaxis", **kwargs) -> None:
+    ticks, labels = money_ticks(values)
+    fig.update_layout({axis: {"tickvals": ticks, "ticktext": labels, **kwargs}})
+
+
+def short_name(name: str) -> str:
+    """A trust's name without the "NHS (Foundation) Trust" tail, for axis labels."""
+    for tail in (" NHS Foundation Trust", " NHS Trust"):
+        if name.endswith(tail):
+            return name[: -len(tail)]
+    return name
 
 
 def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
-    """Trust x product heatmap of a plan: adopted (with its benefit), in use already, or not."""
-    trusts = dataset.trusts.sort_values("imd_score")
+    """Trust x product heatmap of a plan: adopted (with cost and benefit), in use, or not."""
+    trusts = dataset.trusts.loc[plan.trusts["trust"]].sort_values("imd_score")
     products = dataset.products.sort_values(["use_case", "product_code"])
     z = pd.DataFrame(0.0, index=trusts.index, columns=products.index)
-    text = pd.DataFrame("", index=trusts.index, columns=products.index)
+    text = pd.DataFrame("not in the plan", index=trusts.index, columns=products.index)
     for tc, pc in zip(
         dataset.deployments["trust_code"], dataset.deployments["product_code"], strict=True
     ):
@@ -31,19 +86,21 @@ def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
     for r in plan.adoptions.itertuples():
         z.loc[r.trust, r.product] = 1.0
         text.loc[r.trust, r.product] = (
-            f"adopt: benefit £{r.benefit_gbp:,.0f}, cost £{r.cost_gbp:,.0f}"
+            f"adopt: cost £{r.cost_gbp:,.0f}, benefit £{r.benefit_gbp:,.0f}, "
+            f"go-live month {r.go_live_months:.0f}"
         )
+    names = [
+        f"{products.at[p, 'product_name']} ({products.at[p, 'use_case'].replace('_', ' ')})"
+        for p in z.columns
+    ]
     fig = go.Figure(
         go.Heatmap(
             z=z.to_numpy().tolist(),
-            x=[
-                f"{products.at[p, 'product_name']} ({products.at[p, 'use_case']})"
-                for p in z.columns
-            ],
-            y=[trusts.at[t, "trust_name"] for t in z.index],
+            x=names,
+            y=[short_name(trusts.at[t, "trust_name"]) for t in z.index],
             text=text.to_numpy().tolist(),
             hovertemplate="%{y}<br>%{x}<br>%{text}<extra></extra>",
-            colorscale=[[0, "#f0f0f0"], [0.5, "#56B4E9"], [1, "#0072B2"]],
+            colorscale=[[0, "#f2f2f2"], [0.5, "#E69F00"], [1, "#0072B2"]],
             zmin=0,
             zmax=1,
             showscale=False,
@@ -52,10 +109,12 @@ def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
         )
     )
     fig.update_layout(
-        title=f"Adoption plan ({plan.model}): dark = adopt, light = already in use",
-        height=max(320, 40 * len(z.index) + 220),
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        title=f"Who adopts what ({MODEL_NAMES.get(plan.model, plan.model)}): blue = adopt, "
+        "orange = already in use; trusts from least to most deprived",
+        height=max(360, 34 * len(z.index) + 300),
         xaxis={"tickangle": -45},
+        yaxis={"autorange": "reversed"},
+        **LAYOUT,
     )
     return fig
 
@@ -63,24 +122,224 @@ def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
 def trust_bars(plan: Plan) -> go.Figure:
     """Per-trust coverage and benefit per head, coloured by IMD quintile."""
     t = plan.trusts.sort_values("imd_score")
-    fig = go.Figure()
+    t = t.assign(trust_name=t["trust_name"].map(short_name))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("Coverage of addressable studies", "Benefit per head (present value)"),
+        horizontal_spacing=0.12,
+    )
     for q, colour in QUINTILE_COLOURS.items():
         sel = t[t["imd_quintile"] == q]
         if sel.empty:
             continue
+        label = f"IMD quintile {q}" + (
+            " (least deprived)" if q == 1 else " (most deprived)" if q == 5 else ""
+        )
         fig.add_bar(
-            x=sel["trust_name"],
-            y=sel["coverage"],
-            name=f"IMD quintile {q}",
+            x=sel["trust_name"].tolist(),
+            y=sel["coverage"].tolist(),
+            name=label,
+            legendgroup=str(q),
             marker_color=colour,
-            customdata=sel["benefit_per_capita_gbp"],
-            hovertemplate="%{x}<br>coverage %{y:.1%}<br>benefit per head "
-            "£%{customdata:,.2f}<extra></extra>",
+            hovertemplate="%{x}<br>coverage %{y:.1%}<extra></extra>",
+            row=1,
+            col=1,
+        )
+        fig.add_bar(
+            x=sel["trust_name"].tolist(),
+            y=sel["benefit_per_capita_gbp"].tolist(),
+            name=label,
+            legendgroup=str(q),
+            showlegend=False,
+            marker_color=colour,
+            hovertemplate="%{x}<br>£%{y:,.2f} a head<extra></extra>",
+            row=1,
+            col=2,
+        )
+    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(tickprefix="£", tickformat=",.2f", row=1, col=2)
+    fig.update_xaxes(categoryorder="array", categoryarray=t["trust_name"].tolist())
+    fig.update_layout(
+        title="Trusts from least to most deprived",
+        height=460,
+        legend_title_text="deprivation",
+        **LAYOUT,
+    )
+    return fig
+
+
+def compare_bars(table: pd.DataFrame) -> go.Figure:
+    """Spend, benefit and the greedy baseline's benefit per procurement model."""
+    fig = go.Figure()
+    series = [
+        ("cost_gbp", "Spend", "#999999"),
+        ("benefit_gbp", "Benefit (optimised)", "#0072B2"),
+        ("greedy_benefit_gbp", "Benefit (greedy order of buy)", "#56B4E9"),
+    ]
+    names = [MODEL_NAMES.get(m, m) for m in table["model"]]
+    values = []
+    for col, label, colour in series:
+        fig.add_bar(
+            x=names,
+            y=table[col].tolist(),
+            name=label,
+            marker_color=colour,
+            hovertemplate="%{x}<br>" + label + ": £%{y:,.0f}<extra></extra>",
+        )
+        values += table[col].tolist()
+    fig.update_layout(
+        barmode="group", title="The same money, three ways of buying", height=420, **LAYOUT
+    )
+    _money_axis(fig, values)
+    return fig
+
+
+def quintile_coverage(plans: list[Plan]) -> go.Figure:
+    """Coverage by IMD quintile under each procurement model."""
+    fig = go.Figure()
+    for plan in plans:
+        by_q = plan.equity["by_imd_quintile"]
+        qs = sorted(by_q, key=int)
+        fig.add_bar(
+            x=[f"Q{q}" + (" least" if q == "1" else " most" if q == "5" else "") for q in qs],
+            y=[by_q[q]["coverage"] for q in qs],
+            name=MODEL_NAMES.get(plan.model, plan.model),
+            marker_color=MODEL_COLOURS.get(plan.model),
+            hovertemplate="%{x} deprived<br>coverage %{y:.1%}<extra></extra>",
         )
     fig.update_layout(
-        title="Coverage of addressable studies by trust (1 = least deprived)",
-        yaxis={"tickformat": ".0%", "title": "coverage"},
+        barmode="group",
+        title="Coverage by deprivation quintile (1 = least deprived, 5 = most)",
+        yaxis={"tickformat": ".0%"},
         height=420,
-        legend_title_text="deprivation",
+        **LAYOUT,
+    )
+    return fig
+
+
+def time_to_benefit(plans: list[Plan], horizon_years: int) -> go.Figure:
+    """Benefit a year flowing from the plan, month by month, under each procurement model."""
+    months = np.arange(0, 12 * horizon_years + 1)
+    fig = go.Figure()
+    values = []
+    for plan in plans:
+        a = plan.adoptions
+        live = np.array(
+            [a.loc[a["go_live_months"] <= m, "annual_benefit_gbp"].sum() for m in months]
+        )
+        values += live.tolist()
+        fig.add_scatter(
+            x=months.tolist(),
+            y=live.tolist(),
+            mode="lines",
+            line={"shape": "hv", "color": MODEL_COLOURS.get(plan.model), "width": 3},
+            name=MODEL_NAMES.get(plan.model, plan.model),
+            hovertemplate="month %{x}<br>£%{y:,.0f} a year<extra></extra>",
+        )
+    fig.update_layout(
+        title="Time to benefit: benefit a year from products already live",
+        xaxis={"title": "months from the decision"},
+        height=420,
+        **LAYOUT,
+    )
+    _money_axis(fig, values)
+    return fig
+
+
+def going_alone(table: pd.DataFrame) -> go.Figure:
+    """The price of going it alone: benefit lost by local buying against the other models."""
+    base = table.set_index("model")
+    others = [m for m in ("ics", "central") if m in base.index]
+    lost = [float(base.at[m, "benefit_gbp"] - base.at["local", "benefit_gbp"]) for m in others]
+    fig = go.Figure(
+        go.Bar(
+            x=[f"against {MODEL_NAMES[m]}" for m in others],
+            y=lost,
+            marker_color=[MODEL_COLOURS[m] for m in others],
+            text=[money(v) for v in lost],
+            textposition="outside",
+            hovertemplate="%{x}<br>benefit lost by buying locally: £%{y:,.0f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="The price of going it alone: benefit lost by each trust buying for itself",
+        height=380,
+        **LAYOUT,
+    )
+    _money_axis(fig, lost)
+    return fig
+
+
+def budget_frontier_figure(frame: pd.DataFrame, current_budget: float | None) -> go.Figure:
+    """Benefit against budget for the optimiser and the greedy order of buy."""
+    ok = frame[frame["status"] != "infeasible"]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=ok["budget_gbp"].tolist(),
+        y=ok["benefit_gbp"].tolist(),
+        mode="lines+markers",
+        name="Optimiser",
+        line={"color": "#0072B2", "width": 3},
+        hovertemplate="budget £%{x:,.0f}<br>benefit £%{y:,.0f}<extra></extra>",
+    )
+    if "greedy_benefit_gbp" in ok:
+        fig.add_scatter(
+            x=ok["budget_gbp"].tolist(),
+            y=ok["greedy_benefit_gbp"].tolist(),
+            mode="lines+markers",
+            name="Greedy order of buy",
+            line={"color": "#E69F00", "width": 2, "dash": "dash"},
+            hovertemplate="budget £%{x:,.0f}<br>benefit £%{y:,.0f}<extra></extra>",
+        )
+    if current_budget is not None:
+        fig.add_vline(
+            x=current_budget,
+            line_dash="dot",
+            line_color="#D55E00",
+            annotation_text=f"current {money(current_budget)}",
+        )
+    fig.update_layout(title="What more money buys", height=440, **LAYOUT)
+    _money_axis(fig, ok["benefit_gbp"].tolist())
+    _money_axis(fig, ok["budget_gbp"].tolist(), axis="xaxis", title="budget (present value)")
+    return fig
+
+
+def equity_frontier_figure(frame: pd.DataFrame) -> go.Figure:
+    """Total benefit against fairness (most deprived fifth's coverage; the coverage gap)."""
+    ok = frame[frame["status"] != "infeasible"].sort_values("equity_weight")
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(
+            "Coverage of the most deprived fifth",
+            "Coverage gap, least minus most deprived fifth",
+        ),
+        horizontal_spacing=0.12,
+    )
+    labels = [f"w={w:g}" for w in ok["equity_weight"]]
+    for col, y in ((1, "core20_coverage"), (2, "deprivation_coverage_gap")):
+        fig.add_scatter(
+            x=ok["benefit_gbp"].tolist(),
+            y=ok[y].tolist(),
+            text=labels,
+            customdata=ok["min_coverage"].tolist(),
+            mode="lines+markers+text",
+            textposition="top center",
+            marker={"size": 10, "color": "#009E73"},
+            line={"color": "#009E73"},
+            showlegend=False,
+            hovertemplate="equity weight %{text}<br>benefit £%{x:,.0f}<br>%{y:.1%}"
+            "<br>lowest trust coverage %{customdata:.1%}<extra></extra>",
+            row=1,
+            col=col,
+        )
+        fig.update_yaxes(tickformat=".0%", row=1, col=col)
+        ticks, text = money_ticks(ok["benefit_gbp"].tolist(), n=4)
+        fig.update_xaxes(tickvals=ticks, ticktext=text, title_text="total benefit", row=1, col=col)
+    fig.update_layout(
+        title="Equity against efficiency as the equity weight w rises (0 = unweighted)",
+        height=440,
+        **LAYOUT,
     )
     return fig

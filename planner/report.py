@@ -7,6 +7,7 @@ temporary name and moved into place, so a failed export never leaves half a file
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -83,20 +84,12 @@ def plan_sheets(plan: Plan) -> dict[str, pd.DataFrame]:
 
 def write_csv_frame(frame: pd.DataFrame, path: str | Path) -> None:
     """Write one table as UTF-8 CSV with formula-like text neutralised."""
-    _atomic_write(
-        Path(path), lambda p: safe_frame(frame).to_csv(p, index=False, lineterminator="\n")
-    )
+    write_text(path, csv_text(frame))
 
 
 def write_xlsx_sheets(sheets: dict[str, pd.DataFrame], path: str | Path) -> None:
     """Write tables as sheets of one workbook, with formula-like text neutralised."""
-
-    def write(p: Path):
-        with pd.ExcelWriter(p, engine="openpyxl") as xl:
-            for name, frame in sheets.items():
-                safe_frame(frame).to_excel(xl, sheet_name=name[:31], index=False)
-
-    _atomic_write(Path(path), write)
+    _atomic_write(Path(path), lambda p: p.write_bytes(xlsx_bytes(sheets)))
 
 
 def write_plan_csv(
@@ -132,3 +125,17 @@ def write_plan_xlsx(
             key = f"{plan.model}_{name}" if len(plans) > 1 else name
             sheets[key] = frame
     write_xlsx_sheets(sheets, path)
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """Return a workbook of ``sheets`` as bytes (for downloads), formula-like text neutralised."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as xl:
+        for name, frame in sheets.items():
+            safe_frame(frame).to_excel(xl, sheet_name=name[:31], index=False)
+    return buffer.getvalue()
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """Return one table as CSV text (for downloads), formula-like text neutralised."""
+    return safe_frame(frame).to_csv(index=False, lineterminator="\n")

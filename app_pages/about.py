@@ -1,0 +1,48 @@
+"""About page: what the tool does, its assumptions and their sources."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from planner.scenario import settings_table
+
+st.title("About this planner")
+st.markdown("""
+**What it does.** Given a pooled budget, the planner chooses which nationally approved AI
+imaging products (chest X-ray triage, lung-nodule CT, stroke CT, fracture X-ray, breast
+screening, prostate MRI, ...) each trust in an Integrated Care System should adopt, to
+maximise projected benefit and fair access. It solves a mixed-integer programme (PuLP and
+HiGHS) and shows a greedy benefit-per-pound order of buy beside every optimum.
+
+**How benefit is counted.** Health gain from earlier or more accurate diagnosis, valued at
+£25,000 a QALY (NICE's £20,000 to £30,000 range), plus consultant radiologist time released,
+valued at £110 an hour and more where posts are vacant (released time displaces outsourcing
+and locums). Costs and benefits are present values over five years at 3.5% (HM Treasury
+Green Book). Benefit starts only at go-live, so slow procurement costs benefit.
+
+**Ways of buying.** *Local*: each trust alone, with its own share of the money, its own
+volume tier, full integration and platform costs, fastest. *ICS pooled*: one pot per ICS,
+the tier set by pooled volume, shared costs, slower. *Central*: NHS England buys from a
+national framework (framework products only), deepest tiers, the most shared costs, the
+longest lead time. Each rule's parameters are scenario settings, since the evidence that
+volume buys lower prices in the NHS is mixed.
+
+**Fairness.** Trusts are ranked by deprivation (IMD) into fifths. Optional equity weights
+follow distributional cost-effectiveness analysis (Atkinson inequality aversion 10.95 for
+England: gains to the most deprived fifth count about six times those of the least at full
+weight); optional coverage floors for every trust or for the most deprived fifth. The
+unweighted plan is always solved too, and the benefit given up for equity is shown.
+
+**Data.** All shipped figures are **illustrative** and all names **fictional**, with
+realistic magnitudes from public sources (NICE guidance, RCR workforce census, NHS England
+imaging statistics, the AI Diagnostic Fund evaluation); `data/README.md` gives the source or
+assumption behind every range. There is no patient-level data.
+""")
+st.subheader("Settings and their sources")
+st.dataframe(
+    pd.DataFrame(settings_table()).astype({"default": str}),
+    hide_index=True,
+    width="stretch",
+    key="settings",
+)

@@ -1,0 +1,47 @@
+"""Frontier page: what more money buys, and what fairness costs."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app_pages.shared import frontiers, gbp, styled
+from planner import plots
+
+ctx = st.session_state["ctx"]
+st.title("Frontiers")
+st.caption("Each point is a full re-optimisation of the current scenario.")
+
+budget = ctx.scenario.budget_gbp or 0.0
+top = max(2 * budget, 1e6)
+points = st.slider("Points on the budget frontier", 5, 25, 11, key="frontier_points")
+budgets = tuple(float(round(b, -3)) for b in np.linspace(top / (points - 1), top, points - 1))
+budgets = tuple(sorted(set(budgets) | {float(budget)}))
+weights = (0.0, 0.25, 0.5, 0.75, 1.0)
+budget_frame, equity_frame = frontiers(ctx, budgets, weights)
+
+st.plotly_chart(
+    plots.budget_frontier_figure(budget_frame, budget), key="budget_frontier", width="stretch"
+)
+st.dataframe(
+    styled(
+        budget_frame,
+        {
+            "budget_gbp": "Budget",
+            "benefit_gbp": "Benefit (optimiser)",
+            "greedy_benefit_gbp": "Benefit (greedy)",
+            "cost_gbp": "Spend",
+            "min_coverage": "Lowest trust coverage",
+        },
+    ),
+    hide_index=True,
+    width="stretch",
+    key="budget_frontier_table",
+)
+st.plotly_chart(plots.equity_frontier_figure(equity_frame), key="equity_frontier", width="stretch")
+given = equity_frame.get("benefit_given_up_gbp")
+if given is not None and len(given):
+    st.markdown(
+        f"At full equity weight the plan gives up **{gbp(float(given.iloc[-1]))}** of "
+        "total benefit against the unweighted plan."
+    )

@@ -1,0 +1,146 @@
+"""Plan page: the optimal plan for the chosen ICS, model, budget and equity settings."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import planner
+from app_pages.shared import gbp, pct, show_error, solve_plan, styled
+from planner import plots, report
+
+state = st.session_state
+ctx = state["ctx"]
+dataset = ctx.dataset
+st.title("Plan")
+st.caption(
+    "Which AI imaging products each trust should adopt with this money, and who gets "
+    "what. Money is present value over the horizon."
+)
+
+with st.expander("Locks: force a product in or keep it out at a trust"):
+    pairs = [(t, p) for t in dataset.trusts.index for p in dataset.products.index]
+
+    def label(pair):
+        """Trust and product by name."""
+        t, p = pair
+        return f"{dataset.trusts.at[t, 'trust_name']}: {dataset.products.at[p, 'product_name']}"
+
+    current_in = [(lk.trust, lk.product) for lk in ctx.scenario.locks if lk.adopt]
+    current_out = [(lk.trust, lk.product) for lk in ctx.scenario.locks if not lk.adopt]
+    forced_in = st.multiselect(
+        "Force in", pairs, default=current_in, format_func=label, key="locks_in"
+    )
+    forced_out = st.multiselect(
+        "Keep out", pairs, default=current_out, format_func=label, key="locks_out"
+    )
+    wanted = [planner.Lock(t, p, True) for t, p in forced_in] + [
+        planner.Lock(t, p, False) for t, p in forced_out
+    ]
+    if wanted != list(ctx.scenario.locks):
+        state["locks"] = wanted
+        state["locks_source"] = ctx.source
+        st.rerun()
+
+key = (ctx.source, ctx.ics, ctx.scenario)
+try:
+    plan = solve_plan(ctx.source, ctx.ics, ctx.scenario)
+    state["last_plan"] = (key, plan)
+except planner.PlannerError as exc:
+    show_error(exc)
+    last = state.get("last_plan")
+    if last is None or last[0][:2] != key[:2]:
+        st.stop()
+    plan = last[1]
+    st.warning(
+        f"Showing the last valid plan (budget {gbp(plan.budget_gbp)}, "
+        f"{plan.model} model) until the scenario can be met."
+    )
+
+cols = st.columns(5)
+cols[0].metric("Spend", gbp(plan.cost_gbp), help=f"Budget {gbp(plan.budget_gbp)}")
+cols[1].metric(
+    "Benefit",
+    gbp(plan.benefit_gbp),
+    help="Present value of health gain (at the QALY value) and radiologist time",
+)
+n_trusts = len(plan.trusts)
+cols[2].metric("Trusts with new AI", f"{plan.equity['trusts_with_new_adoptions']} of {n_trusts}")
+cols[3].metric("Lowest trust coverage", pct(plan.equity["min_coverage"]))
+given_up = (plan.base_case or {}).get("benefit_given_up_for_equity_gbp", 0.0)
+cols[4].metric(
+    "Benefit given up for equity",
+    gbp(given_up),
+    help="Against the unweighted plan with no floors (NICE's base case)",
+)
+gain = plan.greedy.get("gain_gbp")
+marginal = plan.marginal or {}
+st.markdown(
+    f"Status **{plan.status}** (gap {plan.gap:.2%}). The optimiser gains **{gbp(gain)}** over "
+    f"a greedy benefit-per-pound order of buy. The next "
+    f"{gbp(marginal.get('step_gbp'))} would add **{gbp(marginal.get('extra_benefit_gbp'))}** "
+    "of benefit."
+)
+
+st.plotly_chart(plots.plan_heatmap(plan, dataset), key="heatmap", width="stretch")
+st.plotly_chart(plots.trust_bars(plan), key="trust_bars", width="stretch")
+
+st.subheader("The plan")
+st.dataframe(
+    styled(
+        plan.adoptions,
+        {
+            "trust_name": "Trust",
+            "product_name": "Product",
+            "use_case": "Use case",
+            "tier": "Price tier",
+            "go_live_months": "Go-live (months)",
+            "cost_gbp": "Cost",
+            "benefit_gbp": "Benefit",
+            "benefit_per_gbp": "Benefit per £",
+        },
+    ),
+    hide_index=True,
+    width="stretch",
+    key="plan_table",
+)
+st.subheader("By trust")
+st.dataframe(
+    styled(
+        plan.trusts,
+        {
+            "trust_name": "Trust",
+            "imd_quintile": "IMD quintile",
+            "population": "Population",
+            "adoptions": "New products",
+            "cost_gbp": "Cost",
+            "benefit_gbp": "Benefit",
+            "coverage": "Coverage",
+        },
+    ),
+    hide_index=True,
+    width="stretch",
+    key="trust_table",
+)
+
+c1, c2, c3 = st.columns(3)
+c1.download_button(
+    "Download plan (CSV)",
+    report.csv_text(plan.adoptions),
+    file_name="plan_adoptions.csv",
+    mime="text/csv",
+    key="download_csv",
+)
+c2.download_button(
+    "Download plan (Excel)",
+    report.xlsx_bytes(report.plan_sheets(plan)),
+    file_name="plan.xlsx",
+    key="download_xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+c3.download_button(
+    "Download plan (JSON)",
+    report.to_json_text(plan.to_dict()),
+    file_name="plan.json",
+    mime="application/json",
+    key="download_json",
+)

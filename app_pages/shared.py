@@ -1,0 +1,155 @@
+"""What every page of the app shares: cached library calls, the scenario, error display.
+
+Only glue between widgets and the ``planner`` library lives here; no optimisation logic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import planner
+from planner.frontier import budget_frontier, equity_frontier
+from planner.plots import money
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = {
+    "Default ICS (illustrative)": ROOT / "data" / "default_ics",
+    "England-scale (synthetic)": ROOT / "data" / "england",
+}
+DEFAULTS = planner.Scenario()
+
+
+@dataclass(frozen=True)
+class Context:
+    """The user's choices, as the pages need them."""
+
+    source: str
+    ics: str
+    scenario: planner.Scenario
+
+    @property
+    def dataset(self) -> planner.Dataset:
+        """The dataset restricted to the chosen ICS."""
+        return dataset_for(self.source).subset([self.ics])
+
+
+@st.cache_resource(show_spinner=False)
+def _shipped(path: str) -> planner.Dataset:
+    return planner.load_dataset(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _uploads() -> dict[str, planner.Dataset]:
+    """Validated uploaded datasets by content digest (the same bytes give the same data)."""
+    return {}
+
+
+def add_upload(name: str, content: bytes) -> str:
+    """Validate an upload; return its source key. Raises DataError with every problem."""
+    digest = "upload:" + hashlib.sha256(content).hexdigest()[:16] + ":" + name
+    store = _uploads()
+    if digest not in store:
+        store[digest] = planner.data.load_upload(name, content)
+    return digest
+
+
+def dataset_for(source: str) -> planner.Dataset:
+    """The whole dataset behind a source key (a shipped path or an upload digest)."""
+    if source.startswith("upload:"):
+        return _uploads()[source]
+    return _shipped(source)
+
+
+def source_label(source: str) -> str:
+    """What the user calls a source."""
+    for label, path in SHIPPED.items():
+        if str(path) == source:
+            return label
+    return "Uploaded: " + source.split(":", 2)[-1]
+
+
+@st.cache_data(show_spinner="Optimising the plan...", max_entries=64)
+def solve_plan(source: str, ics: str, scenario: planner.Scenario) -> planner.Plan:
+    """One plan (cached on dataset, ICS and scenario)."""
+    return planner.solve(dataset_for(source).subset([ics]), scenario)
+
+
+@st.cache_data(show_spinner="Comparing the three ways of buying...", max_entries=32)
+def compare_plans(source: str, ics: str, scenario: planner.Scenario):
+    """The three procurement models on the same money (cached)."""
+    return planner.compare(dataset_for(source).subset([ics]), scenario)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _budget_frontier(source, ics, scenario, budgets):
+    return budget_frontier(dataset_for(source).subset([ics]), scenario, budgets)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _equity_frontier(source, ics, scenario, weights):
+    return equity_frontier(dataset_for(source).subset([ics]), scenario, weights)
+
+
+def frontiers(ctx: Context, budgets: tuple, weights: tuple):
+    """Both frontiers, with a progress bar while they are computed."""
+    bar = st.progress(0.0, text="Solving the budget frontier...")
+    budget = _budget_frontier(ctx.source, ctx.ics, ctx.scenario, budgets)
+    bar.progress(0.5, text="Solving the equity frontier...")
+    equity = _equity_frontier(ctx.source, ctx.ics, ctx.scenario, weights)
+    bar.progress(1.0, text="Done")
+    bar.empty()
+    return budget, equity
+
+
+def show_error(exc: Exception) -> None:
+    """Show a library error as a readable message (a table of problems for bad input)."""
+    if isinstance(exc, planner.InputError):
+        st.error("The input has problems; nothing was changed. Fix them and try again.")
+        st.dataframe(
+            pd.DataFrame([p.as_dict() for p in exc.problems]), hide_index=True, width="stretch"
+        )
+    elif isinstance(exc, planner.InfeasibleError):
+        st.error("No plan meets this scenario:\n\n" + "\n".join(f"- {r}" for r in exc.reasons))
+    else:
+        st.error(f"The planner could not finish: {exc}")
+
+
+def gbp(value) -> str:
+    """Pounds with thousands separators."""
+    return "-" if value is None else f"£{value:,.0f}"
+
+
+def gbp_short(value) -> str:
+    """Pounds for a headline figure: £950, £12.5k, £2.35m."""
+    return money(value)
+
+
+def pct(value) -> str:
+    """A share as a percentage."""
+    return "-" if value is None else f"{value:.0%}"
+
+
+MONEY_COLUMNS = ("cost_gbp", "benefit_gbp", "weighted_benefit_gbp", "annual_benefit_gbp")
+
+
+def styled(frame: pd.DataFrame, labels: dict[str, str]):
+    """A table with human column names and money, shares and ratios formatted."""
+    out = frame[list(labels)].rename(columns=labels)
+    formats = {}
+    for col, label in labels.items():
+        if col.endswith("_gbp"):
+            formats[label] = "£{:,.0f}"
+        elif col in ("coverage", "min_coverage", "core20_coverage"):
+            formats[label] = "{:.1%}"
+        elif col == "benefit_per_gbp":
+            formats[label] = "{:.2f}"
+        elif col in ("studies_per_year", "population"):
+            formats[label] = "{:,.0f}"
+        elif "months" in col:
+            formats[label] = "{:.1f}"
+    return out.style.format(formats, na_rep="-")
