@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from app_pages.shared import gbp, pct, show_error, solve_plan, styled
+from app_pages.shared import gbp, gbp_short, pct, show_error, solve_plan, styled
 from planner import plots, report
 
 state = st.session_state
@@ -57,20 +57,24 @@ except planner.PlannerError as exc:
     )
 
 cols = st.columns(5)
-cols[0].metric("Spend", gbp(plan.cost_gbp), help=f"Budget {gbp(plan.budget_gbp)}")
+cols[0].metric(
+    "Spend", gbp_short(plan.cost_gbp), help=f"{gbp(plan.cost_gbp)} of {gbp(plan.budget_gbp)}"
+)
 cols[1].metric(
     "Benefit",
-    gbp(plan.benefit_gbp),
-    help="Present value of health gain (at the QALY value) and radiologist time",
+    gbp_short(plan.benefit_gbp),
+    help=f"{gbp(plan.benefit_gbp)}: present value of health gain (at the QALY value) and "
+    "radiologist time released",
 )
 n_trusts = len(plan.trusts)
 cols[2].metric("Trusts with new AI", f"{plan.equity['trusts_with_new_adoptions']} of {n_trusts}")
 cols[3].metric("Lowest trust coverage", pct(plan.equity["min_coverage"]))
 given_up = (plan.base_case or {}).get("benefit_given_up_for_equity_gbp", 0.0)
 cols[4].metric(
-    "Benefit given up for equity",
-    gbp(given_up),
-    help="Against the unweighted plan with no floors (NICE's base case)",
+    "Given up for equity",
+    gbp_short(given_up),
+    help=f"{gbp(given_up)} of benefit given up against the unweighted plan with no floors "
+    "(NICE's base case)",
 )
 gain = plan.greedy.get("gain_gbp")
 marginal = plan.marginal or {}

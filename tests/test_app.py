@@ -1,55 +1,226 @@
-"""The Streamlit app through AppTest: it renders, and the plan follows the widgets."""
+"""Every page of the Streamlit app through AppTest: widgets by key, figures from Plotly specs."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
 
 
-@pytest.fixture
-def app():
+def run_page(page: str | None = None, **widgets) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    assert not at.exception
+    for key, value in widgets.items():
+        widget = at.slider(key=key) if key in SLIDERS else at.radio(key=key)
+        widget.set_value(value)
+    if widgets:
+        at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
     return at
 
 
-def metrics(at):
+SLIDERS = {"budget_gbp", "equity_weight", "coverage_floor", "frontier_points"}
+
+
+def spec(at: AppTest, key: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id and key in chart.proto.id:
+            return json.loads(chart.proto.spec)
+    raise AssertionError(f"no chart {key}")
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def heatmap_z(at):
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    return spec["data"][0]["z"]
+def heatmap(at: AppTest) -> dict:
+    (fig,) = [c for c in charts(at) if c["data"][0]["type"] == "heatmap"]
+    return fig
 
 
-def test_plan_page_shows_key_figures_and_figures(app):
-    m = metrics(app)
+# --- Plan -----------------------------------------------------------------------------
+
+
+def test_plan_page_key_figures_heatmap_and_bars():
+    at = run_page()
+    m = metrics(at)
+    assert set(m) >= {
+        "Spend",
+        "Benefit",
+        "Trusts with new AI",
+        "Lowest trust coverage",
+        "Given up for equity",
+    }
     assert m["Spend"].startswith("£")
-    assert int(m["Trusts with new AI"]) >= 1
-    assert len(app.get("plotly_chart")) == 2
-    z = heatmap_z(app)
-    assert any(1.0 in row for row in z)  # at least one adoption drawn
+    assert m["Benefit"].endswith("m")
+    fig = heatmap(at)
+    z = fig["data"][0]["z"]
+    assert any(1.0 in row for row in z)  # adoptions drawn
+    assert any(0.5 in row for row in z)  # existing deployments drawn
+    assert all("NHS" not in y for y in fig["data"][0]["y"])  # short trust names, not codes
+    bars = [c for c in charts(at) if c["data"][0]["type"] == "bar"]
+    assert bars
+    names = {t["name"] for t in bars[0]["data"]}
+    assert any("quintile 5" in n for n in names)
+    assert len(at.get("download_button")) == 3
 
 
-def test_budget_slider_changes_the_plan(app):
-    before = metrics(app)["Benefit (present value)"]
-    z_before = heatmap_z(app)
-    app.slider(key="budget_gbp").set_value(0.5).run()
-    assert not app.exception
-    after = metrics(app)["Benefit (present value)"]
-    assert after != before
-    assert heatmap_z(app) != z_before
-    assert int(metrics(app)["Spend"].strip("£").replace(",", "")) <= 500_000
+def test_budget_changes_the_plan():
+    at = run_page()
+    before, z_before = metrics(at)["Benefit"], heatmap(at)["data"][0]["z"]
+    at.slider(key="budget_gbp").set_value(0.5).run()
+    assert not at.exception
+    assert metrics(at)["Benefit"] != before
+    assert heatmap(at)["data"][0]["z"] != z_before
+    spend = metrics(at)["Spend"]
+    assert spend.endswith("k")
+    assert float(spend.strip("£k").replace(",", "")) <= 500
 
 
-def test_infeasible_scenario_shows_a_message_not_a_traceback(app):
-    app.slider(key="budget_gbp").set_value(0.0).run()
-    app.slider(key="coverage_floor").set_value(0.5).run()
-    assert not app.exception
-    assert any("No plan" in e.value for e in app.error)
+def test_equity_weight_reports_benefit_given_up():
+    at = run_page(equity_weight=1.0)
+    assert metrics(at)["Given up for equity"] != "£0"
+
+
+def test_infeasible_scenario_keeps_the_last_valid_plan():
+    at = run_page()
+    at.slider(key="budget_gbp").set_value(0.1).run()
+    at.slider(key="coverage_floor").set_value(0.6).run()
+    assert not at.exception
+    assert any("No plan meets this scenario" in e.value for e in at.error)
+    assert any("last valid plan" in w.value for w in at.warning)
+    assert metrics(at)["Spend"]  # the previous plan is still shown
+    assert heatmap(at)
+
+
+def test_model_choice_changes_the_plan():
+    pooled = heatmap(run_page())["data"][0]["z"]
+    local = heatmap(run_page(model="local"))["data"][0]["z"]
+    assert pooled != local
+
+
+# --- Compare --------------------------------------------------------------------------
+
+
+def test_compare_page_has_three_models_side_by_side():
+    at = run_page("app_pages/compare.py")
+    figs = charts(at)
+    assert len(figs) == 4
+    grouped = figs[0]
+    assert [t["name"] for t in grouped["data"]][:2] == ["Spend", "Benefit (optimised)"]
+    assert grouped["data"][0]["x"] == ["Local (each trust)", "ICS pooled", "Central (NHSE)"]
+    quintiles = figs[1]
+    assert {t["name"] for t in quintiles["data"]} == {
+        "Local (each trust)",
+        "ICS pooled",
+        "Central (NHSE)",
+    }
+    alone = figs[2]["data"][0]
+    assert len(alone["y"]) == 2
+    curves = figs[3]["data"]
+    assert all(c["y"][0] == 0 for c in curves)  # nothing is live at month 0
+    assert "does the most good" in at.markdown[0].value or any(
+        "does the most good" in md.value for md in at.markdown
+    )
+
+
+# --- Frontier -------------------------------------------------------------------------
+
+
+def test_frontier_page_budget_and_equity_curves():
+    at = run_page("app_pages/frontier.py")
+    budget_fig, equity_fig = charts(at)
+    opt, greedy = budget_fig["data"][:2]
+    assert opt["name"] == "Optimiser"
+    assert greedy["name"] == "Greedy order of buy"
+    assert all(o >= g - 1e-6 for o, g in zip(opt["y"], greedy["y"], strict=True))
+    assert opt["y"] == sorted(opt["y"])  # more money never buys less
+    assert 2_000_000 in opt["x"]  # the current budget is on the curve
+    assert any(s.get("type") == "line" for s in budget_fig["layout"].get("shapes", []))
+    assert len(equity_fig["data"][0]["x"]) == 5  # five equity weights
+
+
+# --- Data -----------------------------------------------------------------------------
+
+
+def zipped(folder: Path, change=None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.glob("*.csv")):
+            text = path.read_text("utf-8")
+            if change and path.name == change[0]:
+                text = change[1](text)
+            archive.writestr(path.name, text)
+    return buffer.getvalue()
+
+
+def test_data_page_tables_and_templates():
+    at = run_page("app_pages/data.py")
+    assert {b.label for b in at.get("download_button")} >= {
+        "Template workbook (.xlsx)",
+        "Template CSV files (.zip)",
+    }
+    assert len(at.dataframe) >= 6  # five tables and the dictionary
+    assert at.get("file_uploader")
+    assert "Default ICS" in at.caption[0].value
+
+
+def test_a_valid_upload_becomes_the_data_in_use():
+    from app_pages import shared
+
+    source = shared.add_upload("mine.zip", zipped(ROOT / "data" / "default_ics"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.session_state["sources"] = [*at.session_state["sources"], source]
+    at.session_state["pending_source"] = source
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="dataset").value == source
+    assert metrics(at)["Benefit"].startswith("£")
+    at.switch_page("app_pages/data.py").run()
+    assert "Uploaded: mine.zip" in at.caption[0].value
+
+
+def test_uploaded_zip_is_validated_and_problems_listed():
+    from app_pages import shared
+
+    good = zipped(ROOT / "data" / "default_ics")
+    source = shared.add_upload("mine.zip", good)
+    assert source.startswith("upload:")
+    assert len(shared.dataset_for(source).trusts) == 8
+    bad = zipped(
+        ROOT / "data" / "default_ics",
+        ("trusts.csv", lambda t: t.replace(",420000,", ",-420000,", 1)),
+    )
+    import planner
+
+    with pytest.raises(planner.DataError) as err:
+        shared.add_upload("bad.zip", bad)
+    (problem,) = err.value.problems
+    assert (problem.file, problem.column) == ("trusts.csv", "population")
+
+
+# --- About ----------------------------------------------------------------------------
+
+
+def test_about_page_states_assumptions_and_sources():
+    at = run_page("app_pages/about.py")
+    text = " ".join(md.value for md in at.markdown)
+    assert "illustrative" in text
+    assert "fictional" in text
+    assert "QALY" in text
+    assert "3.5%" in text
+    assert len(at.dataframe) == 1
