@@ -224,3 +224,26 @@ def test_about_page_states_assumptions_and_sources():
     assert "QALY" in text
     assert "3.5%" in text
     assert len(at.dataframe) == 1
+
+
+def test_locks_force_products_in_and_out():
+    at = run_page()
+    at.multiselect(key="locks_in").set_value([("RBH", "FRX-OST")]).run()
+    assert not at.exception
+    at.multiselect(key="locks_out").set_value([("RNV", "LVO-STV")]).run()
+    assert not at.exception
+    ctx = at.session_state["ctx"]
+    assert {(lk.trust, lk.product, lk.adopt) for lk in ctx.scenario.locks} == {
+        ("RBH", "FRX-OST", True),
+        ("RNV", "LVO-STV", False),
+    }
+    fig = heatmap(at)
+    rows, cols = fig["data"][0]["y"], fig["data"][0]["x"]
+    z = fig["data"][0]["z"]
+    r = next(i for i, y in enumerate(rows) if y.startswith("Brackenholt"))
+    c = next(i for i, x in enumerate(cols) if x.startswith("Ostrix Fracture"))
+    assert z[r][c] == 1.0
+    # the locks follow the user to another page and back
+    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("app_pages/plan.py").run()
+    assert len(at.session_state["ctx"].scenario.locks) == 2
