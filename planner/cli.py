@@ -2,7 +2,8 @@
 
 A thin shell over the library: it parses options into a Scenario, calls the library and
 writes what was asked for. Exit codes: 0 success, 2 bad input, 3 infeasible scenario,
-4 solver failure, 1 unexpected error. Problems go to stderr, one line each; no tracebacks
+4 solver failure, 5 some runs of a sweep, batch or uncertainty analysis failed, 1 unexpected
+error. Problems go to stderr, one line each; no tracebacks
 (set ``PLANNER_DEBUG=1`` to see them).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -19,6 +21,7 @@ from planner.errors import InfeasibleError, InputError, PlannerError, Problem, S
 from planner.scenario import MODELS, Lock, Scenario, load_scenario, parse_money
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
+EXIT_RUNS_FAILED = 5
 
 
 class UsageError(Exception):
@@ -49,7 +52,9 @@ def _pair(text: str) -> tuple[str, str]:
     return trust.strip(), product.strip()
 
 
-def _add_scenario_options(p: argparse.ArgumentParser, with_model: bool) -> None:
+def _add_scenario_options(
+    p: argparse.ArgumentParser, with_model: bool, with_outputs: bool = True
+) -> None:
     p.add_argument(
         "--data",
         required=True,
@@ -111,6 +116,8 @@ def _add_scenario_options(p: argparse.ArgumentParser, with_model: bool) -> None:
         default=[],
         help="any scenario setting, e.g. procurement.central.lead_time_months=18",
     )
+    if not with_outputs:
+        return
     p.add_argument("--json", metavar="FILE", help="write the plan as JSON ('-' for stdout)")
     p.add_argument("--csv", metavar="DIR", help="write the plan's tables as CSV files")
     p.add_argument("--xlsx", metavar="FILE", help="write the plan as an Excel workbook")
@@ -120,6 +127,22 @@ def _add_scenario_options(p: argparse.ArgumentParser, with_model: bool) -> None:
         help="include wall-clock times in the JSON (it is then not reproducible)",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _add_batch_outputs(p: argparse.ArgumentParser, plans: bool = True) -> None:
+    p.add_argument("--out", metavar="FILE", help="write the table of runs as CSV")
+    p.add_argument("--parquet", metavar="FILE", help="write the table of runs as Parquet")
+    if plans:
+        p.add_argument("--plans", metavar="DIR", help="also write each run's plan as JSON")
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on a Dask cluster instead of local processes",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +156,47 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(p, with_model=True)
     p = sub.add_parser("compare", help="the three procurement models on the same money")
     _add_scenario_options(p, with_model=False)
+    p = sub.add_parser("sweep", help="budget and/or equity-weight sweep, one row per run")
+    _add_scenario_options(p, with_model=False, with_outputs=False)
+    p.add_argument(
+        "--model",
+        action="append",
+        choices=MODELS,
+        help="procurement model (repeatable; default: the scenario's)",
+    )
+    p.add_argument("--all-icss", action="store_true", help="sweep every ICS separately")
+    p.add_argument(
+        "--budgets", metavar="LIST", help="budgets: 1m,2m,3m or start:stop:count, e.g. 0.5m:4m:25"
+    )
+    p.add_argument(
+        "--budget-fractions",
+        metavar="LIST",
+        help="budgets as multiples of each ICS's local budgets, e.g. 0.25:2:8",
+    )
+    p.add_argument("--equity-weights", metavar="LIST", help="e.g. 0:1:5 or 0,0.5,1")
+    _add_batch_outputs(p)
+    p = sub.add_parser("batch", help="named scenarios x models x ICSs from a YAML file")
+    p.add_argument("file", metavar="FILE", help="the batch file (see the README)")
+    p.add_argument("--data", required=True, metavar="PATH")
+    p.add_argument("--scenario", metavar="FILE", help="base settings under the batch file's")
+    _add_batch_outputs(p)
+    p = sub.add_parser("uncertainty", help="probabilistic sensitivity analysis")
+    _add_scenario_options(p, with_model=True, with_outputs=False)
+    p.add_argument("--samples", type=int, default=500, help="number of samples (default 500)")
+    p.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    p.add_argument(
+        "--price-spread",
+        type=_share,
+        default=0.2,
+        help="prices vary uniformly by +/- this share (default 0.2)",
+    )
+    p.add_argument(
+        "--probabilities",
+        metavar="FILE",
+        help="write the probability each (trust, product) is chosen (CSV)",
+    )
+    p.add_argument("--summary", metavar="FILE", help="write the summary as JSON")
+    _add_batch_outputs(p, plans=False)
     p = sub.add_parser("validate", help="check a dataset and list every problem")
     p.add_argument("--data", required=True, metavar="PATH")
     p = sub.add_parser("template", help="write empty CSV and Excel templates")
@@ -157,7 +221,7 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(args.scenario) if args.scenario else Scenario()
     changes: dict = {}
     for key, value in [
-        ("model", getattr(args, "model", None)),
+        ("model", args.model if isinstance(getattr(args, "model", None), str) else None),
         ("budget_gbp", args.budget),
         ("equity_weight", args.equity_weight),
         ("coverage_floor", args.coverage_floor),
@@ -336,7 +400,195 @@ def cmd_generate(args) -> int:
     return EXIT_OK
 
 
+class _ProgressBar:
+    """A tqdm bar on stderr that shows itself only for runs longer than a couple of seconds."""
+
+    def __init__(self, quiet: bool, what: str):
+        self.bar = None
+        self.quiet = quiet
+        self.what = what
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total,
+                desc=self.what,
+                unit="run",
+                delay=2.0,
+                mininterval=0.5,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                disable=not sys.stderr.isatty(),  # a bar, not a log, on a terminal only
+            )
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _write_table(args, table) -> None:
+    from planner import report
+
+    if args.out:
+        report.write_csv_frame(table, args.out)
+    if args.parquet:
+        Path(args.parquet).parent.mkdir(parents=True, exist_ok=True)
+        report.safe_frame(table).to_parquet(args.parquet, index=False)
+
+
+def _finish_batch(args, table, plans) -> int:
+    from planner import report
+    from planner.batch import summarise
+
+    _write_table(args, table)
+    if getattr(args, "plans", None):
+        for run_id, plan_data in plans.items():
+            report.write_text(
+                Path(args.plans) / f"run-{run_id:05d}.json", report.to_json_text(plan_data)
+            )
+    failed = table[~table["status"].isin(["optimal", "gap_reached", "time_limit"])]
+    if not args.quiet:
+        summary = summarise(table)
+        for col in ("benefit_gbp", "cost_gbp"):
+            summary[col] = summary[col].map(_gbp)
+        print(summary.to_string(index=False))
+    for r in failed.itertuples():
+        print(
+            f"run {r.run_id} ({r.scenario}, {r.ics}, {r.model}) {r.status}: {r.reason}",
+            file=sys.stderr,
+        )
+    if len(failed):
+        print(f"{len(failed)} of {len(table)} runs failed", file=sys.stderr)
+        return EXIT_RUNS_FAILED
+    return EXIT_OK
+
+
+def _check_workers(args) -> None:
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://")):
+        raise UsageError("--scheduler must look like tcp://HOST:PORT")
+
+
+def cmd_sweep(args) -> int:
+    """Budget and/or equity-weight sweep."""
+    from planner.batch import parse_range, run_table, sweep_runs
+
+    _check_workers(args)
+    dataset = load_dataset(args.data)
+    scenario = scenario_from_args(args)
+    try:
+        budgets = parse_range(args.budgets, money=True) if args.budgets else None
+        fractions = parse_range(args.budget_fractions) if args.budget_fractions else None
+        weights = parse_range(args.equity_weights) if args.equity_weights else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if budgets is None and fractions is None and weights is None:
+        raise UsageError("give --budgets, --budget-fractions or --equity-weights")
+    if weights and not all(0 <= w <= 1 for w in weights):
+        raise UsageError("--equity-weights must lie between 0 and 1")
+    if args.all_icss:
+        icss = list(dataset.icss.index)
+    elif args.ics:
+        dataset.subset(args.ics)  # reports unknown codes
+        icss = list(args.ics)
+    else:
+        icss = [None]
+    runs = sweep_runs(
+        dataset,
+        scenario,
+        icss=icss,
+        models=args.model or [scenario.model],
+        budgets=budgets,
+        budget_fractions=fractions,
+        equity_weights=weights,
+        keep_plans=bool(args.plans),
+    )
+    bar = _ProgressBar(args.quiet, "sweep")
+    try:
+        table, plans = run_table(
+            dataset, runs, workers=args.workers, scheduler=args.scheduler, progress=bar
+        )
+    finally:
+        bar.close()
+    return _finish_batch(args, table, plans)
+
+
+def cmd_batch(args) -> int:
+    """Named scenarios x models x ICSs."""
+    from planner.batch import load_batch, run_table
+
+    _check_workers(args)
+    dataset = load_dataset(args.data)
+    base = load_scenario(args.scenario) if args.scenario else None
+    runs = load_batch(args.file, dataset, base)
+    if args.plans:
+        runs = [r.__class__(**{**r.__dict__, "keep_plan": True}) for r in runs]
+    bar = _ProgressBar(args.quiet, "batch")
+    try:
+        table, plans = run_table(
+            dataset, runs, workers=args.workers, scheduler=args.scheduler, progress=bar
+        )
+    finally:
+        bar.close()
+    return _finish_batch(args, table, plans)
+
+
+def cmd_uncertainty(args) -> int:
+    """Probabilistic sensitivity analysis."""
+    from planner import report
+    from planner.uncertainty import run_psa
+
+    _check_workers(args)
+    if args.samples < 1:
+        raise UsageError("--samples must be at least 1")
+    dataset = _load(args)
+    scenario = scenario_from_args(args)
+    bar = _ProgressBar(args.quiet, "samples")
+    try:
+        result = run_psa(
+            dataset,
+            scenario,
+            args.samples,
+            seed=args.seed,
+            price_spread=args.price_spread,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    _write_table(args, result.samples)
+    if args.probabilities:
+        report.write_csv_frame(result.adoption, args.probabilities)
+    if args.summary:
+        report.write_text(args.summary, report.to_json_text(result.summary))
+    s = result.summary
+    if not args.quiet:
+        print(
+            f"{s['samples']} samples ({s['failed']} failed), seed {s['seed']}, model {s['model']}"
+        )
+        print(
+            f"  re-optimised benefit: mean {_gbp(s['mean_benefit_gbp'])}, 90% interval "
+            f"{_gbp(s['p05_benefit_gbp'])} to {_gbp(s['p95_benefit_gbp'])}"
+        )
+        print(
+            f"  base-case plan: {_gbp(s['base_case_benefit_gbp'])} at central values, "
+            f"expected {_gbp(s['expected_base_plan_benefit_gbp'])} under uncertainty; it "
+            f"overspends in {s['base_plan_overspend_share']:.0%} of samples"
+        )
+    return EXIT_RUNS_FAILED if s["failed"] else EXIT_OK
+
+
 COMMANDS = {
+    "sweep": cmd_sweep,
+    "batch": cmd_batch,
+    "uncertainty": cmd_uncertainty,
     "solve": cmd_solve,
     "compare": cmd_compare,
     "validate": cmd_validate,
