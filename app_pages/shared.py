@@ -15,6 +15,7 @@ import streamlit as st
 import planner
 from planner.frontier import budget_frontier, equity_frontier
 from planner.plots import money
+from planner.uncertainty import run_psa
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {
@@ -85,25 +86,46 @@ def compare_plans(source: str, ics: str, scenario: planner.Scenario):
     return planner.compare(dataset_for(source).subset([ics]), scenario)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _budget_frontier(source, ics, scenario, budgets):
-    return budget_frontier(dataset_for(source).subset([ics]), scenario, budgets)
+def _with_progress(key: tuple, label: str, compute):
+    """Compute once per session and key, showing a progress bar while it runs."""
+    store = st.session_state.setdefault("results", {})
+    if key not in store:
+        bar = st.progress(0.0, text=label)
 
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"{label} {done} of {total}")
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _equity_frontier(source, ics, scenario, weights):
-    return equity_frontier(dataset_for(source).subset([ics]), scenario, weights)
+        store[key] = compute(progress)
+        bar.empty()
+    return store[key]
 
 
 def frontiers(ctx: Context, budgets: tuple, weights: tuple):
-    """Both frontiers, with a progress bar while they are computed."""
-    bar = st.progress(0.0, text="Solving the budget frontier...")
-    budget = _budget_frontier(ctx.source, ctx.ics, ctx.scenario, budgets)
-    bar.progress(0.5, text="Solving the equity frontier...")
-    equity = _equity_frontier(ctx.source, ctx.ics, ctx.scenario, weights)
-    bar.progress(1.0, text="Done")
-    bar.empty()
+    """Both frontiers for the current scenario, with progress while they are solved."""
+    data = ctx.dataset
+    budget = _with_progress(
+        ("budget_frontier", ctx.source, ctx.ics, ctx.scenario, budgets),
+        "Solving the budget frontier:",
+        lambda progress: budget_frontier(data, ctx.scenario, budgets, progress),
+    )
+    equity = _with_progress(
+        ("equity_frontier", ctx.source, ctx.ics, ctx.scenario, weights),
+        "Solving the equity frontier:",
+        lambda progress: equity_frontier(data, ctx.scenario, weights, progress),
+    )
     return budget, equity
+
+
+def uncertainty(ctx: Context, samples: int, seed: int, workers: int):
+    """A probabilistic sensitivity analysis of the current scenario, with progress."""
+    data = ctx.dataset
+    return _with_progress(
+        ("psa", ctx.source, ctx.ics, ctx.scenario, samples, seed),
+        "Sampling and re-optimising:",
+        lambda progress: run_psa(
+            data, ctx.scenario, samples, seed=seed, workers=workers, progress=progress
+        ),
+    )
 
 
 def show_error(exc: Exception) -> None:

@@ -343,3 +343,72 @@ def equity_frontier_figure(frame: pd.DataFrame) -> go.Figure:
         **LAYOUT,
     )
     return fig
+
+
+def adoption_probability_heatmap(adoption: pd.DataFrame, dataset: Dataset) -> go.Figure:
+    """Probability each (trust, product) is chosen across uncertainty samples."""
+    trusts = dataset.trusts.sort_values("imd_score")
+    products = dataset.products.sort_values(["use_case", "product_code"])
+    z = pd.DataFrame(0.0, index=trusts.index, columns=products.index)
+    base = pd.DataFrame("", index=trusts.index, columns=products.index)
+    for r in adoption.itertuples():
+        if r.trust in z.index and r.product in z.columns:
+            z.loc[r.trust, r.product] = r.probability
+            base.loc[r.trust, r.product] = "in the base-case plan" if r.in_base_plan else ""
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.to_numpy().tolist(),
+            x=[products.at[p, "product_name"] for p in z.columns],
+            y=[short_name(trusts.at[t, "trust_name"]) for t in z.index],
+            text=base.to_numpy().tolist(),
+            colorscale="Viridis",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "P(chosen)", "tickformat": ".0%"},
+            hovertemplate="%{y}<br>%{x}<br>chosen in %{z:.0%} of samples<br>%{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="How often each product is chosen when benefits and prices are uncertain",
+        height=max(360, 34 * len(z.index) + 300),
+        xaxis={"tickangle": -45},
+        yaxis={"autorange": "reversed"},
+        **LAYOUT,
+    )
+    return fig
+
+
+def benefit_distribution(samples: pd.DataFrame, base_case_benefit: float) -> go.Figure:
+    """Histogram of re-optimised benefit across samples, and of the base-case plan's benefit."""
+    ok = samples[samples["status"] != "failed"]
+    fig = go.Figure()
+    fig.add_histogram(
+        x=ok["benefit_gbp"].tolist(),
+        name="Re-optimised per sample",
+        marker_color="#0072B2",
+        opacity=0.7,
+        nbinsx=30,
+    )
+    fig.add_histogram(
+        x=samples["base_plan_benefit_gbp"].tolist(),
+        name="Base-case plan under each sample",
+        marker_color="#E69F00",
+        opacity=0.6,
+        nbinsx=30,
+    )
+    fig.add_vline(
+        x=base_case_benefit,
+        line_dash="dot",
+        line_color="#D55E00",
+        annotation_text=f"base case {money(base_case_benefit)}",
+    )
+    fig.update_layout(
+        barmode="overlay",
+        title="Benefit under uncertainty",
+        height=420,
+        yaxis={"title": "samples"},
+        **LAYOUT,
+    )
+    values = ok["benefit_gbp"].tolist() + samples["base_plan_benefit_gbp"].tolist()
+    _money_axis(fig, values, axis="xaxis", title="benefit (present value)")
+    return fig

@@ -247,3 +247,21 @@ def test_locks_force_products_in_and_out():
     at.switch_page("app_pages/compare.py").run()
     at.switch_page("app_pages/plan.py").run()
     assert len(at.session_state["ctx"].scenario.locks) == 2
+
+
+# --- Uncertainty ----------------------------------------------------------------------
+
+
+def test_uncertainty_page_runs_on_request_and_shows_results():
+    at = run_page("app_pages/uncertainty.py")
+    assert not at.get("plotly_chart")  # nothing is sampled until asked
+    at.number_input(key="psa_samples").set_value(20)
+    at.toggle(key="psa_run").set_value(True).run()
+    assert not at.exception
+    heat, hist = charts(at)
+    z = heat["data"][0]["z"]
+    assert all(0.0 <= v <= 1.0 for row in z for v in row)
+    assert any(v > 0 for row in z for v in row)
+    assert [t["type"] for t in hist["data"]] == ["histogram", "histogram"]
+    assert len(hist["data"][0]["x"]) == 20
+    assert metrics(at)["Base-case benefit"].startswith("£")
