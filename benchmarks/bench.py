@@ -676,6 +676,16 @@ def main(argv: list[str] | None = None) -> int:
         help="profile one build+solve with cProfile instead of benchmarking",
     )
     parser.add_argument("--top", type=int, default=30, help="rows of the profile (default 30)")
+    parser.add_argument(
+        "--batch",
+        choices=("yes", "no", "only"),
+        default="yes",
+        help="also run the batch benchmarks (sweep, uncertainty, 42 ICSs x 3); 'only' runs "
+        "just those (default yes)",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=500, help="uncertainty samples in the batch benchmark"
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -684,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
         profile(args.profile, args.time_limit, args.top)
         return 0
 
-    instances = args.only or list(INSTANCES)
+    instances = [] if args.batch == "only" else (args.only or list(INSTANCES))
     info = machine()
     started = time.perf_counter()
     header = [
@@ -758,9 +768,15 @@ def main(argv: list[str] | None = None) -> int:
                 for err in target[(name, model)]["errors"]:
                     notes.append(f"{name} {model} ({kind}): {err}")
 
-    text, verdicts = report(summaries, plan_summaries, instances)
+    text, verdicts = report(summaries, plan_summaries, instances) if instances else ("", [])
     print()
     print(text)
+    batch_rows: list[dict] = []
+    if args.batch != "no":
+        import batch_bench
+
+        lines, batch_rows = batch_bench.run(repeats=args.repeats or 3, samples=args.samples)
+        print("\n".join(lines))
     if notes:
         print("\nNotes")
         for n in notes:
@@ -793,6 +809,7 @@ def main(argv: list[str] | None = None) -> int:
                 for (i, m), s in plan_summaries.items()
             ],
             "targets": verdicts,
+            "batch": batch_rows,
             "notes": notes,
             "wall_s": elapsed,
         }

@@ -69,7 +69,13 @@ def run_table(
     scheduler: str | None = None,
     progress: Progress = None,
 ) -> tuple[pd.DataFrame, dict[int, dict]]:
-    """Execute runs; return the tidy table (one row per run) and kept plans by run id."""
+    """Execute runs; return the tidy table (one row per run) and kept plans by run id.
+
+    Raises:
+        ValueError: If there are no runs.
+    """
+    if not runs:
+        raise ValueError("there are no runs to execute")
     rows = run_jobs(
         execute_run, dataset, runs, workers=workers, scheduler=scheduler, progress=progress
     )
@@ -136,12 +142,22 @@ def parse_range(text: str, money: bool = False) -> list[float]:
     Raises:
         ValueError: With a message saying how to write it.
     """
-    conv = parse_money if money else float
+
+    def conv(value: str) -> float:
+        try:
+            return parse_money(value) if money else float(value)
+        except ValueError:
+            what = "an amount of money" if money else "a number"
+            example = "0.5m:4m:25 or 1m,2m,3m" if money else "0:1:5 or 0,0.5,1"
+            raise ValueError(f"{text!r}: {value!r} is not {what}; write e.g. {example}") from None
+
     text = str(text).strip()
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
             raise ValueError(f"{text!r}: write start:stop:count, e.g. 0.5m:4m:25")
+        if not parts[2].strip().isdigit():
+            raise ValueError(f"{text!r}: the count {parts[2]!r} must be a whole number")
         start, stop, count = conv(parts[0]), conv(parts[1]), int(parts[2])
         if count < 1:
             raise ValueError(f"{text!r}: the count must be at least 1")
@@ -216,7 +232,18 @@ def load_batch(path: str | Path, dataset: Dataset, base: Scenario | None = None)
     models = data.get("models", list(MODELS))
     if isinstance(models, str):
         models = [models]
-    for m in models if isinstance(models, list) else []:
+    if not isinstance(models, list) or not models:
+        problems.append(
+            Problem(
+                name,
+                None,
+                "models",
+                "must be a non-empty list of models",
+                "e.g. models: [local, ics, central]",
+            )
+        )
+        models = []
+    for m in models:
         if m not in MODELS:
             problems.append(
                 Problem(name, None, "models", f"unknown model {m!r}", "use local, ics or central")
@@ -226,7 +253,7 @@ def load_batch(path: str | Path, dataset: Dataset, base: Scenario | None = None)
         icss: list[str | None] = list(dataset.icss.index)
     elif icss_spec is None:
         icss = [None]
-    elif isinstance(icss_spec, list):
+    elif isinstance(icss_spec, list) and icss_spec:
         icss = [str(c) for c in icss_spec]
         for c in icss:
             if c not in dataset.icss.index:
