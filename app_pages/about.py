@@ -40,8 +40,12 @@ imaging statistics, the AI Diagnostic Fund evaluation); `data/README.md` gives t
 assumption behind every range. There is no patient-level data.
 """)
 st.subheader("Settings and their sources")
+settings = pd.DataFrame(settings_table())
+settings["default"] = settings["default"].map(
+    lambda v: "sum of the trusts' local budgets" if v is None else str(v)
+)
 st.dataframe(
-    pd.DataFrame(settings_table()).astype({"default": str}),
+    settings,
     hide_index=True,
     width="stretch",
     key="settings",

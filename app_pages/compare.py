@@ -46,7 +46,7 @@ st.dataframe(
             "mean_go_live_months": "Months to go-live",
             "greedy_benefit_gbp": "Greedy benefit",
         },
-    ).format({"Months to go-live": "{:.1f}"}, na_rep="-"),
+    ),
     hide_index=True,
     width="stretch",
     key="compare_table",

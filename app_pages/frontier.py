@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from app_pages.shared import frontiers, gbp, styled
@@ -19,29 +20,42 @@ budgets = tuple(float(round(b, -3)) for b in np.linspace(top / (points - 1), top
 budgets = tuple(sorted(set(budgets) | {float(budget)}))
 weights = (0.0, 0.25, 0.5, 0.75, 1.0)
 budget_frame, equity_frame = frontiers(ctx, budgets, weights)
-
-st.plotly_chart(
-    plots.budget_frontier_figure(budget_frame, budget), key="budget_frontier", width="stretch"
-)
-st.dataframe(
-    styled(
-        budget_frame,
-        {
-            "budget_gbp": "Budget",
-            "benefit_gbp": "Benefit (optimiser)",
-            "greedy_benefit_gbp": "Benefit (greedy)",
-            "cost_gbp": "Spend",
-            "min_coverage": "Lowest trust coverage",
-        },
-    ),
-    hide_index=True,
-    width="stretch",
-    key="budget_frontier_table",
-)
-st.plotly_chart(plots.equity_frontier_figure(equity_frame), key="equity_frontier", width="stretch")
-given = equity_frame.get("benefit_given_up_gbp")
-if given is not None and len(given):
-    st.markdown(
-        f"At full equity weight the plan gives up **{gbp(float(given.iloc[-1]))}** of "
-        "total benefit against the unweighted plan."
+budget_ok = budget_frame["benefit_gbp"].notna().any()
+equity_ok = equity_frame["benefit_gbp"].notna().any()
+if not budget_ok and not equity_ok:
+    st.error(
+        "No point of either frontier meets this scenario (see the Plan page for why); "
+        "lower the coverage floor or raise the budget."
     )
+    st.stop()
+if budget_ok:
+    st.plotly_chart(
+        plots.budget_frontier_figure(budget_frame, budget), key="budget_frontier", width="stretch"
+    )
+    st.dataframe(
+        styled(
+            budget_frame,
+            {
+                "budget_gbp": "Budget",
+                "benefit_gbp": "Benefit (optimiser)",
+                "greedy_benefit_gbp": "Benefit (greedy)",
+                "cost_gbp": "Spend",
+                "min_coverage": "Lowest trust coverage",
+            },
+        ),
+        hide_index=True,
+        width="stretch",
+        key="budget_frontier_table",
+    )
+if equity_ok:
+    st.plotly_chart(
+        plots.equity_frontier_figure(equity_frame), key="equity_frontier", width="stretch"
+    )
+    given = equity_frame.get("benefit_given_up_gbp")
+    if given is not None and pd.notna(given.iloc[-1]):
+        st.markdown(
+            f"At full equity weight the plan gives up **{gbp(float(given.iloc[-1]))}** of "
+            "total benefit against the unweighted plan."
+        )
+else:
+    st.warning("No equity weight gives a plan that meets this scenario.")

@@ -73,7 +73,10 @@ def budget_frontier(
         rows.append({"budget_gbp": budget, **point})
         if progress:
             progress(i + 1, len(budgets))
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if "benefit_gbp" not in frame:  # no budget gave a plan
+        frame["benefit_gbp"] = float("nan")
+    return frame
 
 
 def equity_frontier(
@@ -96,7 +99,9 @@ def equity_frontier(
         if progress:
             progress(i + 1, len(weights))
     frame = pd.DataFrame(rows)
-    base = frame.loc[frame["equity_weight"] == 0, "benefit_gbp"] if len(frame) else []
-    if "benefit_gbp" in frame and len(base) and pd.notna(base.iloc[0]):
+    if "benefit_gbp" not in frame:  # no weight gave a plan
+        frame["benefit_gbp"] = float("nan")
+    base = frame.loc[frame["equity_weight"] == 0, "benefit_gbp"]
+    if len(base) and pd.notna(base.iloc[0]):
         frame["benefit_given_up_gbp"] = float(base.iloc[0]) - frame["benefit_gbp"]
     return frame

@@ -36,11 +36,12 @@ def money(value: float) -> str:
     return f"£{value:,.0f}"
 
 
-def money_ticks(values, n: int = 6) -> tuple[list[float], list[str]]:
-    """Nice tick positions and £k/£m labels covering ``values`` (and zero)."""
+def money_ticks(values, n: int = 6, include_zero: bool = True) -> tuple[list[float], list[str]]:
+    """Nice tick positions and £k/£m labels covering ``values`` (and zero, by default)."""
     vals = [float(v) for v in values if v is not None and np.isfinite(v)]
-    top = max(vals + [0.0])
-    bottom = min(vals + [0.0])
+    anchor = [0.0] if include_zero or not vals else []
+    top = max(vals + anchor)
+    bottom = min(vals + anchor)
     span = top - bottom or 1.0
     raw = span / max(n - 1, 1)
     mag = 10 ** math.floor(math.log10(raw))
@@ -263,7 +264,7 @@ def going_alone(table: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="The price of going it alone: benefit lost by each trust buying for itself",
+        title="The price of going it alone: benefit lost by buying locally",
         height=380,
         **LAYOUT,
     )
@@ -317,25 +318,31 @@ def equity_frontier_figure(frame: pd.DataFrame) -> go.Figure:
         ),
         horizontal_spacing=0.12,
     )
-    labels = [f"w={w:g}" for w in ok["equity_weight"]]
+    weights = ok["equity_weight"].tolist()
+    labels = [f"w={w:g}" for w in weights]
+    # label only the two ends; the hover names every point (middle labels collide)
+    shown = [
+        lab if w in (min(weights, default=0), max(weights, default=0)) else ""
+        for w, lab in zip(weights, labels, strict=True)
+    ]
     for col, y in ((1, "core20_coverage"), (2, "deprivation_coverage_gap")):
         fig.add_scatter(
             x=ok["benefit_gbp"].tolist(),
             y=ok[y].tolist(),
-            text=labels,
-            customdata=ok["min_coverage"].tolist(),
+            text=shown,
+            customdata=list(zip(labels, ok["min_coverage"].tolist(), strict=True)),
             mode="lines+markers+text",
             textposition="top center",
             marker={"size": 10, "color": "#009E73"},
             line={"color": "#009E73"},
             showlegend=False,
-            hovertemplate="equity weight %{text}<br>benefit £%{x:,.0f}<br>%{y:.1%}"
-            "<br>lowest trust coverage %{customdata:.1%}<extra></extra>",
+            hovertemplate="%{customdata[0]}<br>benefit £%{x:,.0f}<br>%{y:.1%}"
+            "<br>lowest trust coverage %{customdata[1]:.1%}<extra></extra>",
             row=1,
             col=col,
         )
         fig.update_yaxes(tickformat=".0%", row=1, col=col)
-        ticks, text = money_ticks(ok["benefit_gbp"].tolist(), n=4)
+        ticks, text = money_ticks(ok["benefit_gbp"].tolist(), n=5, include_zero=False)
         fig.update_xaxes(tickvals=ticks, ticktext=text, title_text="total benefit", row=1, col=col)
     fig.update_layout(
         title="Equity against efficiency as the equity weight w rises (0 = unweighted)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -265,3 +266,29 @@ def test_uncertainty_page_runs_on_request_and_shows_results():
     assert [t["type"] for t in hist["data"]] == ["histogram", "histogram"]
     assert len(hist["data"][0]["x"]) == 20
     assert metrics(at)["Base-case benefit"].startswith("£")
+
+
+def test_frontier_page_with_infeasible_points_shows_messages_not_errors():
+    at = run_page(coverage_floor=0.6)
+    at.switch_page("app_pages/frontier.py").run()
+    assert not at.exception
+    assert any("No equity weight gives a plan" in w.value for w in at.warning)
+    figs = charts(at)
+    assert len(figs) == 1  # the budget frontier, drawn from its feasible points only
+
+
+def test_tables_show_pounds_and_percentages():
+    import planner
+    from app_pages.shared import styled
+
+    plan = planner.solve(
+        planner.load_dataset(ROOT / "data" / "default_ics"),
+        planner.Scenario(budget_gbp=2e6),
+        with_marginal=False,
+    )
+    html = styled(
+        plan.trusts, {"trust_name": "Trust", "cost_gbp": "Cost", "coverage": "Coverage"}
+    ).to_html()
+    assert "£" in html
+    assert "%" in html
+    assert re.search(r"£\d{1,3}(,\d{3})+", html)  # thousands separators
