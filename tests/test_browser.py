@@ -387,6 +387,15 @@ def test_every_page_renders_and_is_screenshotted(page):
         go_to(page, link)
         if link == "Plan":
             wait_plan(page)
+        if link == "Uncertainty":  # run a small analysis so the results are in the picture
+            page.get_by_label("Samples").fill("20")
+            page.keyboard.press("Enter")
+            wait_idle(page)
+            page.evaluate(WATCH_RUNS_JS)
+            page.get_by_test_id("stCheckbox").get_by_text("Run the analysis").click()
+            page.wait_for_function(RAN_JS)
+            wait_idle(page)
+            wait_charts(page, 2)
         expect(page.get_by_role("heading", level=1)).to_have_count(1)
         no_exception(page)
         page.wait_for_timeout(300)  # let the data grids paint their canvases
