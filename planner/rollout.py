@@ -1,0 +1,580 @@
+"""Multi-year rollout: which trust signs for which product in which year, under yearly money.
+
+The single-period plan says *what* to buy; the rollout says *when*. Decision years run
+1..R (R = ``rollout_years``, at most the horizon). A contract signed in year y (at month
+12(y-1)) goes live after the route's lead time plus the product's implementation months;
+its benefit then ramps up linearly over ``ramp_months`` and runs to the horizon's end.
+Products stay adopted once adopted (each (trust, product) is signed at most once).
+
+Money is counted as commitments: a contract signed in year y charges its whole present
+value (implementation, licence and per-study payments to the horizon's end, and the
+platform when first needed) to year y's budget, as NHS bodies commit contract values when
+they sign. Each year's signings with one buyer form one contract batch with its own
+all-units volume tier. Yearly budgets are the total split evenly over the decision years,
+with or without carry-over of unspent money.
+
+With one decision year and no ramp-up, the rollout is exactly the single-period plan
+(tested). Notation as in :mod:`planner.model`, with a year index y on every variable.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pandas as pd
+import pulp
+
+from planner.data import Dataset
+from planner.economics import COST_TIE_BREAK, Options, annuity_from, build_options, discount_at
+from planner.errors import InfeasibleError, SolverError
+from planner.evaluate import floor_trusts, tier_price
+from planner.model import _add, _affine, lock_rows
+from planner.scenario import Scenario
+from planner.solve import _quiet_stdout
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """How the rollout is planned.
+
+    Attributes:
+        years: Decision years (1 reproduces the single-period plan when ramp_months is 0).
+        carry_over: Whether money unspent in a year can be spent in later years.
+        ramp_months: Months over which a live product's benefit ramps up from 0 to full.
+        yearly_capacity_fraction: Share of a trust's IT capacity it can use in one year
+            (at least one deployment a year; the horizon total still applies).
+        yearly_budgets_gbp: Budget of each decision year; None splits the scenario's total
+            evenly.
+    """
+
+    years: int = 5
+    carry_over: bool = True
+    ramp_months: float = 6.0
+    yearly_capacity_fraction: float = 0.5
+    yearly_budgets_gbp: tuple[float, ...] | None = None
+
+
+def ramped_annuity(go_live_months, ramp_months: float, horizon_years: int, rate: float):
+    """Present value of £1 a year of benefit that ramps up linearly after go-live."""
+    start = np.atleast_1d(np.asarray(go_live_months, dtype=float))
+    months = np.arange(1, 12 * horizon_years + 1, dtype=float)
+    discount = (1.0 + rate) ** (-months / 12.0)
+    elapsed = months[None, :] - start[:, None]
+    if ramp_months > 0:
+        # average level over month m: integral of min(t / ramp, 1) over (m-1, m] after go-live
+        def level_integral(t):
+            t = np.clip(t, 0.0, None)
+            return np.where(t <= ramp_months, t * t / (2 * ramp_months), t - ramp_months / 2)
+
+        level = level_integral(elapsed) - level_integral(elapsed - 1.0)
+    else:
+        level = np.clip(elapsed, 0.0, 1.0)
+    return (level * discount[None, :]).sum(axis=1) / 12.0
+
+
+@dataclass
+class YearFactors:
+    """Per option and year: benefit, fixed cost and per-study cost factor (present values)."""
+
+    benefit: np.ndarray  # (options, years) weighted benefit if signed in that year
+    benefit_plain: np.ndarray  # unweighted
+    fixed: np.ndarray  # implementation + licence
+    study: np.ndarray  # PV factor of one study a year from go-live
+    platform: dict = field(default_factory=dict)  # trust -> array over years
+    go_live: np.ndarray = None  # months from now, per option and year
+
+
+def year_factors(options: Options, settings: RolloutSettings) -> YearFactors:
+    """Compute the present values of signing each option in each decision year."""
+    sc = options.scenario
+    route = sc.route(options.model)
+    t = options.table
+    years = settings.years
+    lead = route.lead_time_months
+    impl_months = t["go_live_months"].to_numpy() - lead
+    annual = t["annual_benefit_gbp"].to_numpy()
+    weight = t["equity_weight"].to_numpy()
+    n = len(t)
+    benefit = np.zeros((n, years))
+    study = np.zeros((n, years))
+    fixed = np.zeros((n, years))
+    go_live = np.zeros((n, years))
+    impl_cost = t["implementation_gbp"].to_numpy() / discount_at(lead, sc.discount_rate)
+    base_licence = annuity_from(lead, sc.horizon_years, sc.discount_rate)[0]
+    licence_cost = np.where(
+        base_licence > 0, t["licence_gbp"].to_numpy() / max(base_licence, 1e-12), 0.0
+    )
+    for y in range(years):
+        start = 12.0 * y
+        gl = start + lead + impl_months
+        go_live[:, y] = gl
+        benefit[:, y] = annual * ramped_annuity(
+            gl, settings.ramp_months, sc.horizon_years, sc.discount_rate
+        )
+        study[:, y] = annuity_from(gl, sc.horizon_years, sc.discount_rate)
+        contract = start + lead
+        fixed[:, y] = (
+            impl_cost * discount_at(contract, sc.discount_rate)
+            + licence_cost * (annuity_from(contract, sc.horizon_years, sc.discount_rate)[0])
+        )
+    platform = {}
+    trusts = options.trusts
+    setup = sc.platform_setup_gbp * route.platform_share
+    running = sc.platform_gbp_per_year * route.platform_share
+    for tc in trusts.index[~trusts["has_platform"]]:
+        platform[tc] = np.array(
+            [
+                setup * discount_at(12.0 * y + lead, sc.discount_rate)
+                + running * annuity_from(12.0 * y + lead, sc.horizon_years, sc.discount_rate)[0]
+                for y in range(years)
+            ]
+        )
+    return YearFactors(benefit * weight[:, None], benefit, fixed, study, platform, go_live)
+
+
+def yearly_budgets(options: Options, settings: RolloutSettings) -> pd.DataFrame:
+    """Budget of each buying unit in each decision year (units x years)."""
+    years = settings.years
+    if settings.yearly_budgets_gbp is not None:
+        given = np.asarray(settings.yearly_budgets_gbp, dtype=float)
+        if len(given) != years:
+            raise ValueError(f"give {years} yearly budgets, not {len(given)}")
+        split = given / given.sum() if given.sum() > 0 else np.full(years, 1.0 / years)
+        total = (
+            options.budgets * given.sum() / options.budgets.sum()
+            if options.budgets.sum()
+            else options.budgets
+        )
+    else:
+        split = np.full(years, 1.0 / years)
+        total = options.budgets
+    return pd.DataFrame(
+        np.outer(total.to_numpy(), split), index=options.budgets.index, columns=range(1, years + 1)
+    )
+
+
+@dataclass
+class RolloutModel:
+    """A built rollout MILP and its handles."""
+
+    prob: pulp.LpProblem
+    options: Options
+    settings: RolloutSettings
+    factors: YearFactors
+    start: dict  # (option row, year index) -> var
+    platform: dict  # (trust, year index) -> var
+    unit_cost: dict  # (unit, year index) -> expression
+
+
+def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
+    """Build the rollout MILP (see the module docstring); building never solves."""
+    sc = options.scenario
+    t = options.table
+    years = settings.years
+    f = year_factors(options, settings)
+    prob = pulp.LpProblem("rollout", pulp.LpMaximize)
+    n = len(t)
+    flat = prob.add_variable_dict("start", range(n * years), cat="Binary")
+    start = {(i, y): flat[i * years + y] for i in range(n) for y in range(years)}
+    forced_in, forced_out = lock_rows(options)
+    for i in forced_out:
+        for y in range(years):
+            start[(i, y)].upBound = 0
+    ever = {i: [(start[(i, y)], 1.0) for y in range(years)] for i in range(n)}
+    for i in forced_in:
+        _add(prob, _affine(ever[i]), pulp.LpConstraintEQ, 1, f"lock[{i}]")
+    for i in range(n):
+        if i not in forced_in and years > 1:
+            _add(prob, _affine(ever[i]), pulp.LpConstraintLE, 1, f"once[{i}]")
+
+    # one product per use case per trust, over the whole rollout
+    for (tc, uc), rows in t.groupby(["trust", "use_case"], sort=True).indices.items():
+        if len(rows) > 1 or years > 1:
+            pairs = [p for i in rows for p in ever[i]]
+            if len(rows) > 1:
+                _add(prob, _affine(pairs), pulp.LpConstraintLE, 1, f"use_case[{tc},{uc}]")
+
+    # capacity: horizon total and per year
+    cap = options.trusts["it_capacity"]
+    fraction = max(settings.yearly_capacity_fraction, 1.0 / years)
+    for tc, rows in t.groupby("trust", sort=True).indices.items():
+        total_cap = int(cap[tc])
+        if len(rows) > total_cap:
+            _add(
+                prob,
+                _affine(p for i in rows for p in ever[i]),
+                pulp.LpConstraintLE,
+                total_cap,
+                f"capacity[{tc}]",
+            )
+        per_year = max(1, math.ceil(total_cap * fraction)) if total_cap > 0 else 0
+        if years > 1 and len(rows) > per_year:
+            for y in range(years):
+                _add(
+                    prob,
+                    _affine((start[(i, y)], 1) for i in rows),
+                    pulp.LpConstraintLE,
+                    per_year,
+                    f"capacity_year[{tc},{y + 1}]",
+                )
+
+    # platform bought by the year a product that needs it is signed
+    need = t[t["needs_platform"] & ~t["trust"].map(options.trusts["has_platform"])]
+    plat_trusts = sorted(need["trust"].unique())
+    plat = {}
+    if plat_trusts:
+        flat_plat = prob.add_variable_dict(
+            "platform", range(len(plat_trusts) * years), cat="Binary"
+        )
+        plat = {
+            (tc, y): flat_plat[k * years + y]
+            for k, tc in enumerate(plat_trusts)
+            for y in range(years)
+        }
+    for tc in plat_trusts:
+        if years > 1:
+            _add(
+                prob,
+                _affine((plat[(tc, y)], 1) for y in range(years)),
+                pulp.LpConstraintLE,
+                1,
+                f"platform_once[{tc}]",
+            )
+    for i, tc in zip(need.index, need["trust"], strict=True):
+        for y in range(years):
+            pairs = [(start[(i, y)], 1)] + [(plat[(tc, z)], -1) for z in range(y + 1)]
+            _add(prob, _affine(pairs), pulp.LpConstraintLE, 0, f"platform[{i},{y + 1}]")
+
+    # prerequisites signed in the same year or earlier
+    index = options.option_index()
+    for i, tc, pre in zip(t.index, t["trust"], t["prerequisite"], strict=True):
+        if not pre or (tc, pre) in options.existing:
+            continue
+        j = index.get((tc, pre))
+        for y in range(years):
+            if j is None:
+                start[(i, y)].upBound = 0
+            else:
+                pairs = [(start[(i, y)], 1)] + [(start[(j, z)], -1) for z in range(y + 1)]
+                _add(prob, _affine(pairs), pulp.LpConstraintLE, 0, f"prerequisite[{i},{y + 1}]")
+
+    # costs per buying unit and year, with a volume tier per yearly contract batch
+    arrays = options.tier_arrays()
+    studies = t["studies_per_year"].to_numpy()
+    cost_pairs: dict = defaultdict(list)
+    for i, unit in zip(t.index, t["unit"], strict=True):
+        for y in range(years):
+            cost_pairs[(unit, y)].append((start[(i, y)], float(f.fixed[i, y])))
+    for (unit, pc), rows in t.groupby(["unit", "product"], sort=True).indices.items():
+        tiers, mins, prices = arrays[pc]
+        potential = float(studies[rows].sum())
+        reach = int(np.searchsorted(mins, potential + 1e-9, side="right"))
+        for y in range(years):
+            factor = float(f.study[rows[0], y])
+            if reach <= 1 or np.allclose(prices[:reach], prices[0]):
+                cost_pairs[(unit, y)] += [
+                    (start[(i, y)], float(prices[0]) * studies[i] * factor) for i in rows
+                ]
+                continue
+            ks = list(range(reach))
+            z = prob.add_variable_dict(f"tier[{unit},{pc},{y + 1}]", ks, cat="Binary")
+            w = prob.add_variable_dict(f"volume[{unit},{pc},{y + 1}]", ks, lowBound=0)  # noqa
+            link = [(w[k], 1) for k in ks] + [(start[(i, y)], -studies[i]) for i in rows]
+            _add(prob, _affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{unit},{pc},{y + 1}]")
+            _add(
+                prob,
+                _affine((z[k], 1) for k in ks),
+                pulp.LpConstraintLE,
+                1,
+                f"tier_choice[{unit},{pc},{y + 1}]",
+            )
+            for k in ks:
+                upper = float(mins[k + 1]) if k + 1 < reach else potential
+                if mins[k] > 0:
+                    _add(
+                        prob,
+                        _affine([(w[k], 1), (z[k], -float(mins[k]))]),
+                        pulp.LpConstraintGE,
+                        0,
+                        f"tier_min[{unit},{pc},{k + 1},{y + 1}]",
+                    )
+                _add(
+                    prob,
+                    _affine([(w[k], 1), (z[k], -upper)]),
+                    pulp.LpConstraintLE,
+                    0,
+                    f"tier_max[{unit},{pc},{k + 1},{y + 1}]",
+                )
+                cost_pairs[(unit, y)].append((w[k], float(prices[k]) * factor))
+    for tc in plat_trusts:
+        unit = options.trusts.at[tc, "unit"]
+        for y in range(years):
+            cost_pairs[(unit, y)].append((plat[(tc, y)], float(f.platform[tc][y])))
+
+    budgets = yearly_budgets(options, settings)
+    unit_cost = {}
+    for unit in options.budgets.index:
+        running: list = []
+        for y in range(years):
+            expr = _affine(cost_pairs.get((unit, y), []))
+            unit_cost[(unit, y)] = expr
+            if settings.carry_over:
+                running += list(expr.items())
+                _add(
+                    prob,
+                    _affine(running),
+                    pulp.LpConstraintLE,
+                    float(budgets.loc[unit, : y + 1].sum()),
+                    f"budget[{unit},{y + 1}]",
+                )
+            else:
+                _add(
+                    prob,
+                    expr,
+                    pulp.LpConstraintLE,
+                    float(budgets.loc[unit, y + 1]),
+                    f"budget[{unit},{y + 1}]",
+                )
+
+    # coverage floors, reached by the end of the rollout
+    if sc.coverage_floor > 0:
+        groups = t.groupby("trust").indices
+        for tc, tr in floor_trusts(options).iterrows():
+            if tr["addressable_studies"] <= 0:
+                continue
+            rows = groups.get(tc, [])
+            pairs = [(start[(i, y)], float(studies[i])) for i in rows for y in range(years)]
+            _add(
+                prob,
+                _affine(pairs),
+                pulp.LpConstraintGE,
+                sc.coverage_floor * tr["addressable_studies"] - tr["existing_studies"],
+                f"floor[{tc}]",
+            )
+
+    objective = [(start[(i, y)], float(f.benefit[i, y])) for i in range(n) for y in range(years)]
+    objective += [(v, -COST_TIE_BREAK * c) for expr in unit_cost.values() for v, c in expr.items()]
+    prob.setObjective(_affine(objective))
+    return RolloutModel(prob, options, settings, f, start, plat, unit_cost)
+
+
+@dataclass
+class Rollout:
+    """A rollout plan: the schedule, yearly spend and the benefit curve."""
+
+    model: str
+    status: str
+    gap: float
+    objective: float
+    bound: float
+    schedule: pd.DataFrame
+    spend: pd.DataFrame
+    curve: pd.DataFrame
+    platforms: pd.DataFrame
+    benefit_gbp: float
+    cost_gbp: float
+    seconds: float
+    settings: RolloutSettings
+
+
+def solve_rollout(
+    dataset: Dataset,
+    scenario: Scenario,
+    model: str | None = None,
+    settings: RolloutSettings | None = None,
+) -> Rollout:
+    """Plan the rollout year by year.
+
+    Buying units share no constraint, so under the local and ICS models each unit's rollout
+    is solved on its own (as for single-period plans); the time limit covers the whole.
+
+    Raises:
+        InfeasibleError: If no rollout meets the scenario.
+        SolverError: If the solver stops without a rollout.
+        ValueError: If the rollout is longer than the horizon.
+    """
+    model = model or scenario.model
+    settings = settings or RolloutSettings(years=scenario.horizon_years)
+    if not 1 <= settings.years <= scenario.horizon_years:
+        raise ValueError(
+            f"rollout years must be between 1 and the horizon ({scenario.horizon_years})"
+        )
+    started = time.perf_counter()
+    deadline = started + scenario.time_limit_s
+    options = build_options(dataset, scenario, model)
+    parts = (
+        [options]
+        if len(options.budgets) == 1
+        else [options.for_units([u]) for u in options.budgets.index]
+    )
+    solved, reasons = [], []
+    for part in parts:
+        if part.table.empty and not part.scenario.locks and part.scenario.coverage_floor <= 0:
+            continue
+        try:
+            solved.append(_solve_part(part, settings, max(deadline - time.perf_counter(), 0.5)))
+        except InfeasibleError as exc:
+            reasons += [f"{', '.join(part.budgets.index)}: {r}" for r in exc.reasons]
+    if reasons:
+        raise InfeasibleError(reasons)
+    statuses = {p[1] for p in solved}
+    status = next((x for x in ("time_limit", "gap_reached") if x in statuses), "optimal")
+    objective = sum(p[2] for p in solved)
+    bound = sum(p[3] for p in solved)
+    gap = max(bound - objective, 0.0) / max(abs(objective), 1e-9)
+    return _read(
+        [p[0] for p in solved],
+        dataset,
+        model,
+        status,
+        gap,
+        objective,
+        bound,
+        time.perf_counter() - started,
+        settings,
+    )
+
+
+def _solve_part(options: Options, settings: RolloutSettings, time_limit_s: float):
+    sc = options.scenario
+    built = build_rollout(options, settings)
+    solver = pulp.HiGHS(
+        msg=False, timeLimit=time_limit_s, gapRel=sc.mip_gap, threads=sc.threads, random_seed=0
+    )
+    with _quiet_stdout():
+        built.prob.solve(solver)
+    S = highspy.HighsModelStatus
+    status = built.prob.solverModel.getModelStatus()
+    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        raise InfeasibleError(
+            [
+                "no rollout meets the yearly budgets, capacities, locks and "
+                "floors together; try carry-over or a longer rollout"
+            ]
+        )
+    if status == S.kModelEmpty:
+        return built, "optimal", 0.0, 0.0
+    info = built.prob.solverModel.getInfo()
+    if info.primal_solution_status != 2:
+        raise SolverError("the solver stopped without a rollout; raise time_limit_s")
+    objective = float(built.prob.objective.value() or 0.0)
+    gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else float("inf")
+    label = "time_limit"
+    if status == S.kOptimal:
+        label = "optimal" if gap <= 1e-9 else "gap_reached"
+    bound = objective if label == "optimal" else -float(info.mip_dual_bound)
+    return built, label, objective, bound
+
+
+def _read(
+    parts: list[RolloutModel],
+    dataset: Dataset,
+    model: str,
+    status: str,
+    gap: float,
+    objective: float,
+    bound: float,
+    seconds: float,
+    settings: RolloutSettings,
+) -> Rollout:
+    rows, spend_rows, platform_rows = [], [], []
+    for built in parts:
+        options, f = built.options, built.factors
+        t = options.table
+        chosen = [(i, y) for (i, y), var in built.start.items() if (var.varValue or 0.0) > 0.5]
+        # each year's signings with one buyer are one contract batch with its own tier
+        batch: dict = defaultdict(float)
+        for i, y in chosen:
+            batch[(t.at[i, "unit"], t.at[i, "product"], y)] += float(t.at[i, "studies_per_year"])
+        for i, y in chosen:
+            tc, pc, unit = t.at[i, "trust"], t.at[i, "product"], t.at[i, "unit"]
+            studies = float(t.at[i, "studies_per_year"])
+            _, price = tier_price(options, pc, batch[(unit, pc, y)])
+            study_cost = price * studies * float(f.study[i, y])
+            rows.append(
+                {
+                    "trust": tc,
+                    "trust_name": dataset.trusts.at[tc, "trust_name"],
+                    "product": pc,
+                    "product_name": dataset.products.at[pc, "product_name"],
+                    "use_case": t.at[i, "use_case"],
+                    "buying_unit": unit,
+                    "start_year": y + 1,
+                    "go_live_month": float(f.go_live[i, y]),
+                    "go_live_year": int(math.floor(f.go_live[i, y] / 12.0)) + 1,
+                    "annual_benefit_gbp": float(t.at[i, "annual_benefit_gbp"]),
+                    "benefit_gbp": float(f.benefit_plain[i, y]),
+                    "tier_price_per_study_gbp": price,
+                    "fixed_cost_gbp": float(f.fixed[i, y]),
+                    "study_cost_gbp": study_cost,
+                    "cost_gbp": float(f.fixed[i, y]) + study_cost,
+                }
+            )
+        for (tc, y), var in built.platform.items():
+            if (var.varValue or 0.0) > 0.5:
+                platform_rows.append(
+                    {
+                        "trust": tc,
+                        "buying_unit": options.trusts.at[tc, "unit"],
+                        "year": y + 1,
+                        "platform_cost_gbp": float(f.platform[tc][y]),
+                    }
+                )
+        budgets = yearly_budgets(options, settings)
+        spend_rows += [
+            {
+                "buying_unit": unit,
+                "year": y + 1,
+                "budget_gbp": float(budgets.loc[unit, y + 1]),
+                "committed_gbp": float(expr.value() or 0.0),
+            }
+            for (unit, y), expr in built.unit_cost.items()
+        ]
+    columns = [
+        "trust", "trust_name", "product", "product_name", "use_case", "buying_unit",
+        "start_year", "go_live_month", "go_live_year", "annual_benefit_gbp", "benefit_gbp",
+        "tier_price_per_study_gbp", "fixed_cost_gbp", "study_cost_gbp", "cost_gbp",
+    ]  # fmt: skip
+    schedule = pd.DataFrame(rows, columns=columns)
+    schedule = schedule.sort_values(["start_year", "trust", "product"]).reset_index(drop=True)
+    platforms = pd.DataFrame(
+        platform_rows, columns=["trust", "buying_unit", "year", "platform_cost_gbp"]
+    )
+    spend = pd.DataFrame(spend_rows, columns=["buying_unit", "year", "budget_gbp", "committed_gbp"])
+    horizon = parts[0].options.scenario.horizon_years if parts else settings.years
+    months = np.arange(0, 12 * horizon + 1)
+    level = np.zeros(len(months))
+    ramp = settings.ramp_months
+    for r in schedule.itertuples():
+        gl = r.go_live_month
+        frac = np.clip((months - gl) / ramp, 0, 1) if ramp > 0 else (months >= gl).astype(float)
+        level += frac * r.annual_benefit_gbp
+    cumulative = np.concatenate([[0.0], np.cumsum(level[1:] / 12.0)])
+    curve = pd.DataFrame(
+        {
+            "model": model,
+            "month": months,
+            "benefit_rate_gbp_per_year": level,
+            "cumulative_benefit_gbp": cumulative,
+        }
+    )
+    return Rollout(
+        model,
+        status,
+        gap,
+        objective,
+        bound,
+        schedule,
+        spend,
+        curve,
+        platforms,
+        float(schedule["benefit_gbp"].sum()),
+        float(spend["committed_gbp"].sum()),
+        seconds,
+        settings,
+    )
