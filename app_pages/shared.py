@@ -175,3 +175,20 @@ def styled(frame: pd.DataFrame, labels: dict[str, str]):
         elif "months" in col:
             formats[label] = "{:.1f}"
     return out.style.format(formats, na_rep="-")
+
+
+@st.cache_data(show_spinner="Planning the rollout year by year...", max_entries=32)
+def rollouts(
+    source: str,
+    ics: str,
+    scenario: planner.Scenario,
+    years: int,
+    carry_over: bool,
+    ramp_months: float,
+):
+    """The rollout under each procurement model (cached)."""
+    from planner.rollout import RolloutSettings, solve_rollout
+
+    data = dataset_for(source).subset([ics])
+    settings = RolloutSettings(years=years, carry_over=carry_over, ramp_months=ramp_months)
+    return {m: solve_rollout(data, scenario, m, settings) for m in ("local", "ics", "central")}

@@ -686,6 +686,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--samples", type=int, default=500, help="uncertainty samples in the batch benchmark"
     )
+    parser.add_argument(
+        "--rollout",
+        choices=("yes", "no", "only"),
+        default="yes",
+        help="also run the 5-year rollout benchmarks; 'only' runs just those (default yes)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -694,7 +700,8 @@ def main(argv: list[str] | None = None) -> int:
         profile(args.profile, args.time_limit, args.top)
         return 0
 
-    instances = [] if args.batch == "only" else (args.only or list(INSTANCES))
+    only_other = args.batch == "only" or args.rollout == "only"
+    instances = [] if only_other else (args.only or list(INSTANCES))
     info = machine()
     started = time.perf_counter()
     header = [
@@ -772,7 +779,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     batch_rows: list[dict] = []
-    if args.batch != "no":
+    rollout_rows: list[dict] = []
+    if args.rollout != "no" and args.batch != "only":
+        import rollout_bench
+
+        lines, rollout_rows = rollout_bench.run(repeats=args.repeats or 3)
+        print("\n".join(lines))
+    if args.batch != "no" and args.rollout != "only":
         import batch_bench
 
         lines, batch_rows = batch_bench.run(repeats=args.repeats or 3, samples=args.samples)
@@ -810,6 +823,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             "targets": verdicts,
             "batch": batch_rows,
+            "rollout": rollout_rows,
             "notes": notes,
             "wall_s": elapsed,
         }

@@ -197,6 +197,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--summary", metavar="FILE", help="write the summary as JSON")
     _add_batch_outputs(p, plans=False)
+    p = sub.add_parser("rollout", help="year-by-year rollout under yearly budgets")
+    _add_scenario_options(p, with_model=False, with_outputs=False)
+    p.add_argument(
+        "--model",
+        action="append",
+        choices=MODELS,
+        help="procurement model (repeatable; default all three)",
+    )
+    p.add_argument("--years", type=int, help="decision years (default: the horizon)")
+    p.add_argument(
+        "--no-carry-over",
+        action="store_true",
+        help="money unspent in a year is lost (default: it carries over)",
+    )
+    p.add_argument(
+        "--ramp-months",
+        type=float,
+        default=6.0,
+        help="months for a live product's benefit to ramp up (default 6)",
+    )
+    p.add_argument("--out", metavar="FILE", help="write the schedules (one row per adoption)")
+    p.add_argument("--curve", metavar="FILE", help="write the cumulative benefit curves (CSV)")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p = sub.add_parser("validate", help="check a dataset and list every problem")
     p.add_argument("--data", required=True, metavar="PATH")
     p = sub.add_parser("template", help="write empty CSV and Excel templates")
@@ -585,7 +608,45 @@ def cmd_uncertainty(args) -> int:
     return EXIT_RUNS_FAILED if s["failed"] else EXIT_OK
 
 
+def cmd_rollout(args) -> int:
+    """Year-by-year rollout under each procurement model."""
+    import pandas as pd
+
+    from planner import report
+    from planner.rollout import RolloutSettings, solve_rollout
+
+    dataset = _load(args)
+    scenario = scenario_from_args(args)
+    years = args.years or scenario.horizon_years
+    if not 1 <= years <= scenario.horizon_years:
+        raise UsageError(f"--years must be between 1 and the horizon ({scenario.horizon_years})")
+    if args.ramp_months < 0:
+        raise UsageError("--ramp-months must be at least 0")
+    settings = RolloutSettings(
+        years=years, carry_over=not args.no_carry_over, ramp_months=args.ramp_months
+    )
+    schedules, curves = [], []
+    for model in args.model or list(MODELS):
+        result = solve_rollout(dataset, scenario, model, settings)
+        schedules.append(result.schedule.assign(model=model))
+        curves.append(result.curve)
+        if not args.quiet:
+            by_year = result.schedule.groupby("start_year").size().to_dict()
+            signed = ", ".join(f"year {y}: {n}" for y, n in sorted(by_year.items()))
+            print(
+                f"model {model}: {result.status} (gap {result.gap:.2%}); "
+                f"{len(result.schedule)} adoptions ({signed or 'none'}); benefit "
+                f"{_gbp(result.benefit_gbp)}, committed {_gbp(result.cost_gbp)}"
+            )
+    if args.out:
+        report.write_csv_frame(pd.concat(schedules, ignore_index=True), args.out)
+    if args.curve:
+        report.write_csv_frame(pd.concat(curves, ignore_index=True), args.curve)
+    return EXIT_OK
+
+
 COMMANDS = {
+    "rollout": cmd_rollout,
     "sweep": cmd_sweep,
     "batch": cmd_batch,
     "uncertainty": cmd_uncertainty,

@@ -419,3 +419,66 @@ def benefit_distribution(samples: pd.DataFrame, base_case_benefit: float) -> go.
     values = ok["benefit_gbp"].tolist() + samples["base_plan_benefit_gbp"].tolist()
     _money_axis(fig, values, axis="xaxis", title="benefit (present value)")
     return fig
+
+
+def rollout_gantt(schedule: pd.DataFrame, horizon_years: int) -> go.Figure:
+    """Gantt-style timeline: from signing to go-live (light) and live to the horizon (dark)."""
+    s = schedule.sort_values(["start_year", "go_live_month", "trust_name", "product_name"])
+    labels = [
+        f"{short_name(t)}: {p}" for t, p in zip(s["trust_name"], s["product_name"], strict=True)
+    ]
+    signed = (12.0 * (s["start_year"] - 1)).tolist()
+    live = s["go_live_month"].tolist()
+    end = 12.0 * horizon_years
+    fig = go.Figure()
+    fig.add_bar(
+        y=labels,
+        x=[g - a for a, g in zip(signed, live, strict=True)],
+        base=signed,
+        orientation="h",
+        name="Contract to go-live",
+        marker_color="#56B4E9",
+        hovertemplate="%{y}<br>signed month %{base:.0f}, live month %{x:.0f} later<extra></extra>",
+    )
+    fig.add_bar(
+        y=labels,
+        x=[max(end - g, 0) for g in live],
+        base=live,
+        orientation="h",
+        name="Live",
+        marker_color="#0072B2",
+        hovertemplate="%{y}<br>live from month %{base:.0f}<extra></extra>",
+    )
+    fig.update_layout(
+        barmode="overlay",
+        title="Rollout: when each trust signs and goes live",
+        height=max(380, 18 * len(labels) + 160),
+        xaxis={"title": "months from the decision", "range": [0, end], "dtick": 12},
+        yaxis={"autorange": "reversed", "tickfont": {"size": 11}},
+        **LAYOUT,
+    )
+    return fig
+
+
+def rollout_curves(curves: pd.DataFrame) -> go.Figure:
+    """Cumulative benefit realised over time under each procurement model's rollout."""
+    fig = go.Figure()
+    values = []
+    for model, c in curves.groupby("model", sort=False):
+        values += c["cumulative_benefit_gbp"].tolist()
+        fig.add_scatter(
+            x=c["month"].tolist(),
+            y=c["cumulative_benefit_gbp"].tolist(),
+            mode="lines",
+            name=MODEL_NAMES.get(model, model),
+            line={"color": MODEL_COLOURS.get(model), "width": 3},
+            hovertemplate="month %{x}<br>£%{y:,.0f} realised<extra></extra>",
+        )
+    fig.update_layout(
+        title="Cumulative benefit realised (undiscounted)",
+        height=420,
+        xaxis={"title": "months from the decision", "dtick": 12},
+        **LAYOUT,
+    )
+    _money_axis(fig, values)
+    return fig

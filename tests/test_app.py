@@ -292,3 +292,25 @@ def test_tables_show_pounds_and_percentages():
     assert "£" in html
     assert "%" in html
     assert re.search(r"£\d{1,3}(,\d{3})+", html)  # thousands separators
+
+
+# --- Rollout --------------------------------------------------------------------------
+
+
+def test_rollout_page_timeline_and_curves():
+    at = run_page("app_pages/rollout.py")
+    curves, gantt = charts(at)
+    assert {t["name"] for t in curves["data"]} == {
+        "Local (each trust)",
+        "ICS pooled",
+        "Central (NHSE)",
+    }
+    for trace in curves["data"]:
+        assert trace["y"][0] == 0
+        assert trace["y"] == sorted(trace["y"])  # cumulative benefit never falls
+    assert [t["name"] for t in gantt["data"]] == ["Contract to go-live", "Live"]
+    assert len(gantt["data"][0]["y"]) > 0
+    at.slider(key="rollout_years").set_value(1).run()
+    assert not at.exception
+    one_year = charts(at)[1]
+    assert all(base == 0 for base in one_year["data"][0]["base"])  # all signed in year 1

@@ -713,3 +713,31 @@ def test_generate_impossible_sizes_as_a_subprocess(tmp_path):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ")
     assert not out.exists()
+
+
+def test_rollout_command_writes_schedule_and_curves(tmp_path, capsys):
+    out, curve = tmp_path / "rollout.csv", tmp_path / "curve.csv"
+    code, stdout, err = run(
+        capsys,
+        "rollout",
+        "--data",
+        DEFAULT,
+        "--budget",
+        "2m",
+        "--years",
+        "3",
+        "--out",
+        out,
+        "--curve",
+        curve,
+    )
+    assert code == 0, err
+    assert stdout.count("model ") == 3
+    schedule = pd.read_csv(out)
+    assert set(schedule["model"]) == {"local", "ics", "central"}
+    assert schedule["start_year"].between(1, 3).all()
+    curves = pd.read_csv(curve)
+    assert set(curves["model"]) == {"local", "ics", "central"}
+    code, _, err = run(capsys, "rollout", "--data", DEFAULT, "--years", "9")
+    assert code == 2
+    assert "--years" in err
