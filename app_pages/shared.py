@@ -192,3 +192,12 @@ def rollouts(
     data = dataset_for(source).subset([ics])
     settings = RolloutSettings(years=years, carry_over=carry_over, ramp_months=ramp_months)
     return {m: solve_rollout(data, scenario, m, settings) for m in ("local", "ics", "central")}
+
+
+@st.cache_data(show_spinner="Sharing the pooled cost...", max_entries=32)
+def cost_shares(source: str, ics: str, scenario: planner.Scenario):
+    """The plan's cost split among its trusts by each rule (cached)."""
+    from planner.costshare import share_costs
+
+    plan = solve_plan(source, ics, scenario)
+    return plan, share_costs(dataset_for(source).subset([ics]), plan)

@@ -10,6 +10,7 @@ Typical use::
     plans, table = planner.compare(data, planner.Scenario(budget_gbp=2_000_000))
 """
 
+from planner.costshare import CostShare, share_costs
 from planner.data import Dataset, load_dataset, write_template
 from planner.economics import Options, build_options
 from planner.errors import (
@@ -26,6 +27,7 @@ from planner.plan import Plan, compare, solve
 from planner.scenario import Lock, Route, Scenario, load_scenario, parse_money
 
 __all__ = [
+    "CostShare",
     "DataError",
     "Dataset",
     "Evaluation",
@@ -46,6 +48,7 @@ __all__ = [
     "load_dataset",
     "load_scenario",
     "parse_money",
+    "share_costs",
     "solve",
     "write_template",
 ]

@@ -121,6 +121,7 @@ def _add_scenario_options(
     p.add_argument("--json", metavar="FILE", help="write the plan as JSON ('-' for stdout)")
     p.add_argument("--csv", metavar="DIR", help="write the plan's tables as CSV files")
     p.add_argument("--xlsx", metavar="FILE", help="write the plan as an Excel workbook")
+
     p.add_argument(
         "--timings",
         action="store_true",
@@ -154,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("solve", help="optimal adoption plan under one procurement model")
     _add_scenario_options(p, with_model=True)
+    p.add_argument(
+        "--cost-share",
+        metavar="DIR",
+        help="also write how the pooled cost is shared among trusts (CSV files)",
+    )
+    p.add_argument(
+        "--explain",
+        metavar="DIR",
+        help="also write explanations and a one-page HTML summary per trust",
+    )
     p = sub.add_parser("compare", help="the three procurement models on the same money")
     _add_scenario_options(p, with_model=False)
     p = sub.add_parser("sweep", help="budget and/or equity-weight sweep, one row per run")
@@ -364,7 +375,24 @@ def cmd_solve(args) -> int:
     elif args.json == "-" and not args.quiet:
         _print_plan(plan, sys.stderr)
     _write_outputs(args, [plan])
+    if args.cost_share:
+        from planner.costshare import share_costs
+
+        share_costs(dataset, plan).write_csv(args.cost_share)
+    if args.explain:
+        _write_explanations(dataset, scenario, plan, args.explain)
     return EXIT_OK
+
+
+def _write_explanations(dataset, scenario, plan, out_dir) -> None:
+    """Write the explanation tables and one HTML summary per trust."""
+    from planner import explain, report
+
+    result = explain.explain_plan(dataset, scenario, plan)
+    out = Path(out_dir)
+    for name, frame in result.tables().items():
+        report.write_csv_frame(frame, out / f"{name}.csv")
+    explain.write_trust_summaries(dataset, plan, result, out / "trusts", overwrite=True)
 
 
 def cmd_compare(args) -> int:

@@ -314,3 +314,18 @@ def test_rollout_page_timeline_and_curves():
     assert not at.exception
     one_year = charts(at)[1]
     assert all(base == 0 for base in one_year["data"][0]["base"])  # all signed in year 1
+
+
+# --- Cost sharing ---------------------------------------------------------------------
+
+
+def test_cost_sharing_page_splits_the_pooled_cost():
+    at = run_page("app_pages/costshare.py")
+    m = metrics(at)
+    pooled = float(m["Pooled cost"].strip("£").replace(",", ""))
+    alone = float(m["Trusts alone would pay"].strip("£").replace(",", ""))
+    assert alone > pooled  # pooling saves money on the default ICS
+    (fig,) = charts(at)
+    shapley = next(t for t in fig["data"] if t["name"].lower().startswith("shapley"))
+    assert sum(shapley["y"]) == pytest.approx(pooled, abs=2)  # the shares add up
+    assert any("population" in w.value for w in at.warning)  # the stand-alone test flags

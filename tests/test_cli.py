@@ -741,3 +741,15 @@ def test_rollout_command_writes_schedule_and_curves(tmp_path, capsys):
     code, _, err = run(capsys, "rollout", "--data", DEFAULT, "--years", "9")
     assert code == 2
     assert "--years" in err
+
+
+def test_solve_writes_cost_shares(tmp_path, capsys):
+    out = tmp_path / "shares"
+    code, _, err = run(
+        capsys, "solve", "--data", DEFAULT, "--budget", "2m", "--quiet", "--cost-share", out
+    )
+    assert code == 0, err
+    shares = pd.read_csv(out / "cost_share.csv")
+    pools = pd.read_csv(out / "cost_share_pools.csv")
+    shapley = shares[shares["rule"] == "shapley"]
+    assert shapley["share_gbp"].sum() == pytest.approx(pools["pooled_cost_gbp"].sum(), rel=1e-9)
