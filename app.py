@@ -96,6 +96,7 @@ page = st.navigation(
         st.Page("app_pages/frontier.py", title="Frontier"),
         st.Page("app_pages/rollout.py", title="Rollout"),
         st.Page("app_pages/costshare.py", title="Cost sharing"),
+        st.Page("app_pages/explain.py", title="Why this plan"),
         st.Page("app_pages/uncertainty.py", title="Uncertainty"),
         st.Page("app_pages/data.py", title="Data"),
         st.Page("app_pages/about.py", title="About"),

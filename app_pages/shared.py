@@ -201,3 +201,15 @@ def cost_shares(source: str, ics: str, scenario: planner.Scenario):
 
     plan = solve_plan(source, ics, scenario)
     return plan, share_costs(dataset_for(source).subset([ics]), plan)
+
+
+@st.cache_data(show_spinner="Explaining the plan for this trust (re-solving)...", max_entries=32)
+def explanation(source: str, ics: str, scenario: planner.Scenario, trust: str):
+    """Explanations for one trust and its one-page HTML summary (cached)."""
+    from planner.explain import explain_plan
+    from planner.summary_html import trust_summary_html
+
+    data = dataset_for(source).subset([ics])
+    plan = solve_plan(source, ics, scenario)
+    result = explain_plan(data, scenario, plan, trusts=[trust])
+    return result, trust_summary_html(data, plan, result, trust)

@@ -231,6 +231,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write the schedules (one row per adoption)")
     p.add_argument("--curve", metavar="FILE", help="write the cumulative benefit curves (CSV)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p = sub.add_parser("explain", help="why each adoption, why not the others; HTML pages")
+    _add_scenario_options(p, with_model=True, with_outputs=False)
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the explanation tables (CSV) and one HTML page per trust",
+    )
+    p.add_argument(
+        "--trust",
+        action="append",
+        metavar="CODE",
+        help="explain only this trust (repeatable; default every trust)",
+    )
+    p.add_argument(
+        "--max-resolves",
+        type=int,
+        metavar="N",
+        help="cap the re-solves (break-even prices, displacements)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="local worker processes for the re-solves (default 1)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing HTML pages")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p = sub.add_parser("validate", help="check a dataset and list every problem")
     p.add_argument("--data", required=True, metavar="PATH")
     p = sub.add_parser("template", help="write empty CSV and Excel templates")
@@ -379,20 +408,7 @@ def cmd_solve(args) -> int:
         from planner.costshare import share_costs
 
         share_costs(dataset, plan).write_csv(args.cost_share)
-    if args.explain:
-        _write_explanations(dataset, scenario, plan, args.explain)
     return EXIT_OK
-
-
-def _write_explanations(dataset, scenario, plan, out_dir) -> None:
-    """Write the explanation tables and one HTML summary per trust."""
-    from planner import explain, report
-
-    result = explain.explain_plan(dataset, scenario, plan)
-    out = Path(out_dir)
-    for name, frame in result.tables().items():
-        report.write_csv_frame(frame, out / f"{name}.csv")
-    explain.write_trust_summaries(dataset, plan, result, out / "trusts", overwrite=True)
 
 
 def cmd_compare(args) -> int:
@@ -673,7 +689,47 @@ def cmd_rollout(args) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args) -> int:
+    """Explain a plan and write one HTML summary per trust."""
+    from planner import explain, report
+    from planner.plan import solve
+    from planner.summary_html import write_trust_summaries
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.max_resolves is not None and args.max_resolves < 0:
+        raise UsageError("--max-resolves must be at least 0")
+    dataset = _load(args)
+    scenario = scenario_from_args(args)
+    unknown = [t for t in args.trust or [] if t not in dataset.trusts.index]
+    if unknown:
+        raise UsageError(f"unknown trust code {unknown[0]!r} (see trusts.csv)")
+    plan = solve(dataset, scenario)
+    result = explain.explain_plan(
+        dataset,
+        scenario,
+        plan,
+        trusts=args.trust,
+        max_resolves=args.max_resolves,
+        workers=args.workers,
+    )
+    out = Path(args.out)
+    for name, frame in result.tables().items():
+        report.write_csv_frame(frame, out / f"{name}.csv")
+    pages = write_trust_summaries(
+        dataset, plan, result, out / "trusts", trusts=args.trust, overwrite=args.overwrite
+    )
+    if not args.quiet:
+        print(
+            f"explained {len(result.adoptions)} adoptions and {len(result.not_chosen)} "
+            f"options not chosen with {result.resolves} re-solves; wrote {len(pages)} "
+            f"trust pages to {out / 'trusts'}"
+        )
+    return EXIT_OK
+
+
 COMMANDS = {
+    "explain": cmd_explain,
     "rollout": cmd_rollout,
     "sweep": cmd_sweep,
     "batch": cmd_batch,

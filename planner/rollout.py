@@ -35,7 +35,7 @@ from planner.errors import InfeasibleError, SolverError
 from planner.evaluate import floor_trusts, tier_price
 from planner.model import _add, _affine, lock_rows
 from planner.scenario import Scenario
-from planner.solve import _quiet_stdout
+from planner.solve import quiet_stdout
 
 
 @dataclass(frozen=True)
@@ -446,7 +446,7 @@ def _solve_part(options: Options, settings: RolloutSettings, time_limit_s: float
     solver = pulp.HiGHS(
         msg=False, timeLimit=time_limit_s, gapRel=sc.mip_gap, threads=sc.threads, random_seed=0
     )
-    with _quiet_stdout():
+    with quiet_stdout():
         built.prob.solve(solver)
     S = highspy.HighsModelStatus
     status = built.prob.solverModel.getModelStatus()

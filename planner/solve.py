@@ -53,7 +53,7 @@ class SolveResult:
 
 
 @contextlib.contextmanager
-def _quiet_stdout():
+def quiet_stdout():
     """Send C-level stdout to /dev/null: HiGHS prints a banner even with ``msg=False``."""
     sys.stdout.flush()
     try:
@@ -77,7 +77,7 @@ def run_highs(model: Model, time_limit_s: float, mip_gap: float, threads: int):
         msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=threads, random_seed=0
     )
     start = time.perf_counter()
-    with _quiet_stdout():
+    with quiet_stdout():
         model.prob.solve(solver)
     seconds = time.perf_counter() - start
     return model.prob.solverModel.getModelStatus(), seconds

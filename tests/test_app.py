@@ -329,3 +329,20 @@ def test_cost_sharing_page_splits_the_pooled_cost():
     shapley = next(t for t in fig["data"] if t["name"].lower().startswith("shapley"))
     assert sum(shapley["y"]) == pytest.approx(pooled, abs=2)  # the shares add up
     assert any("population" in w.value for w in at.warning)  # the stand-alone test flags
+
+
+# --- Why this plan --------------------------------------------------------------------
+
+
+def test_explain_page_shows_reasons_and_the_trust_summary():
+    at = run_page()
+    at.switch_page("app_pages/explain.py").run()
+    assert not at.exception
+    assert at.selectbox(key="explain_trust").value == "RAS"  # the first trust
+    adoptions, not_chosen = (d.value for d in at.dataframe)
+    assert set(adoptions["trust"]) == {"RAS"}
+    assert set(not_chosen["trust"]) == {"RAS"}
+    assert not_chosen["reason"].str.len().min() > 0
+    assert "More money" in at.markdown[0].value
+    labels = {b.label for b in at.get("download_button")}
+    assert "Download the trust's one-page summary (HTML)" in labels

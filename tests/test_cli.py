@@ -753,3 +753,21 @@ def test_solve_writes_cost_shares(tmp_path, capsys):
     pools = pd.read_csv(out / "cost_share_pools.csv")
     shapley = shares[shares["rule"] == "shapley"]
     assert shapley["share_gbp"].sum() == pytest.approx(pools["pooled_cost_gbp"].sum(), rel=1e-9)
+
+
+def test_explain_command_writes_tables_and_a_page_per_trust(tmp_path, capsys):
+    out = tmp_path / "why"
+    args = ["explain", "--data", DEFAULT, "--budget", "2m", "--trust", "RBH", "--out", out]
+    code, stdout, err = run(capsys, *args)
+    assert code == 0, err
+    assert "re-solves" in stdout
+    page = (out / "trusts" / "RBH.html").read_text("utf-8")
+    assert "Brackenholt" in page
+    assert "<script" not in page
+    not_chosen = pd.read_csv(out / "not_chosen.csv")
+    assert (not_chosen["trust"] == "RBH").all()
+    code, _, err = run(capsys, *args)  # the page exists: nothing is overwritten
+    assert code == 2
+    assert "exist" in err
+    code, _, err = run(capsys, "explain", "--data", DEFAULT, "--trust", "XXX", "--out", out)
+    assert code == 2

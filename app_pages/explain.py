@@ -1,0 +1,64 @@
+"""Explain page: why each adoption, why not the others, and a one-page summary per trust."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import planner
+from app_pages.shared import explanation, show_error
+from planner import report
+
+ctx = st.session_state["ctx"]
+dataset = ctx.dataset
+st.title("Why this plan")
+st.caption(
+    "For one trust: why each product is in the plan and what it displaced, why the others "
+    "are not, and the price cut at which each would be chosen (found by re-solving). "
+    "About 5 to 10 seconds per trust."
+)
+trust = st.selectbox(
+    "Trust",
+    list(dataset.trusts.index),
+    key="explain_trust",
+    format_func=lambda t: dataset.trusts.at[t, "trust_name"],
+)
+try:
+    result, html_page = explanation(ctx.source, ctx.ics, ctx.scenario, trust)
+except planner.PlannerError as exc:
+    show_error(exc)
+    st.stop()
+
+value = result.budget_value or {}
+if value.get("text"):
+    st.markdown(f"**More money.** {value['text']}")
+st.subheader("In the plan")
+st.dataframe(
+    result.adoptions.drop(columns=[c for c in result.adoptions.columns if c.startswith("_")]),
+    hide_index=True,
+    width="stretch",
+    key="explain_adoptions",
+)
+st.subheader("Not in the plan, and why")
+st.dataframe(
+    result.not_chosen.drop(columns=[c for c in result.not_chosen.columns if c.startswith("_")]),
+    hide_index=True,
+    width="stretch",
+    key="explain_not_chosen",
+)
+c1, c2 = st.columns(2)
+c1.download_button(
+    "Download the trust's one-page summary (HTML)",
+    html_page,
+    file_name=f"{trust}_summary.html",
+    mime="text/html",
+    key="download_summary",
+)
+c2.download_button(
+    "Download the explanations (Excel)",
+    report.xlsx_bytes(result.tables()),
+    file_name=f"{trust}_explanations.xlsx",
+    key="download_explain",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+with st.expander("Preview the one-page summary", expanded=True):
+    st.html(html_page)
