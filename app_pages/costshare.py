@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from app_pages.shared import cost_shares, gbp, show_error
+from app_pages.shared import cost_shares, gbp, readable, show_error
 from planner import report
 from planner.costshare import cost_share_figure
 
@@ -35,7 +35,12 @@ cols[1].metric("Trusts alone would pay", gbp(float(pools["stand_alone_total_gbp"
 cols[2].metric("Pooling saves", gbp(float(pools["pooling_saving_gbp"].sum())))
 st.plotly_chart(cost_share_figure(share), key="cost_share", width="stretch")
 wide = share.wide()
-st.dataframe(wide, hide_index=True, width="stretch", key="cost_share_table")
+st.dataframe(
+    readable(wide, drop=("pool", "ics", "trust")),
+    hide_index=True,
+    width="stretch",
+    key="cost_share_table",
+)
 flagged = share.by_trust[share.by_trust["pays_more_than_alone"]]
 if len(flagged):
     lines = [
@@ -49,7 +54,12 @@ st.caption(
     "Each product's cost follows its benefit: the share of benefit landing outside "
     "radiology (for example in stroke or oncology services) is paid there."
 )
-st.dataframe(share.department_totals, hide_index=True, width="stretch", key="departments")
+st.dataframe(
+    readable(share.department_totals, drop=("pool", "ics", "trust")),
+    hide_index=True,
+    width="stretch",
+    key="departments",
+)
 st.caption(
     f"Method per pool: {s.get('methods')}; largest standard error "
     f"{gbp(s.get('max_standard_error_gbp') or 0)}."

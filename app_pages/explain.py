@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from app_pages.shared import explanation, show_error
+from app_pages.shared import explanation, readable, show_error
 from planner import report
 
 ctx = st.session_state["ctx"]
@@ -33,14 +33,14 @@ if value.get("text"):
     st.markdown(f"**More money.** {value['text']}")
 st.subheader("In the plan")
 st.dataframe(
-    result.adoptions.drop(columns=[c for c in result.adoptions.columns if c.startswith("_")]),
+    readable(result.adoptions, drop=("trust", "trust_name", "ics", "product", "buying_unit")),
     hide_index=True,
     width="stretch",
     key="explain_adoptions",
 )
 st.subheader("Not in the plan, and why")
 st.dataframe(
-    result.not_chosen.drop(columns=[c for c in result.not_chosen.columns if c.startswith("_")]),
+    readable(result.not_chosen, drop=("trust", "trust_name", "ics", "product", "buying_unit")),
     hide_index=True,
     width="stretch",
     key="explain_not_chosen",

@@ -213,3 +213,25 @@ def explanation(source: str, ics: str, scenario: planner.Scenario, trust: str):
     plan = solve_plan(source, ics, scenario)
     result = explain_plan(data, scenario, plan, trusts=[trust])
     return result, trust_summary_html(data, plan, result, trust)
+
+
+def readable(frame: pd.DataFrame, drop: tuple[str, ...] = ()):
+    """Any table with readable headers and pounds, shares and ratios formatted by column name.
+
+    Money columns end in ``_gbp``, shares in ``_pct``, ``_share`` or ``coverage``; codes
+    listed in ``drop`` (and private ``_`` columns) are left out in favour of names.
+    """
+    keep = [c for c in frame.columns if c not in drop and not c.startswith("_")]
+    labels = {
+        c: c.replace("_gbp", "").replace("_pct", " %").replace("_", " ").capitalize() for c in keep
+    }
+    out = frame[keep].rename(columns=labels)
+    formats = {}
+    for c in keep:
+        if c.endswith("_gbp"):
+            formats[labels[c]] = "£{:,.0f}"
+        elif c.endswith(("_pct", "_share")) or "coverage" in c:
+            formats[labels[c]] = "{:.1%}"
+        elif c.endswith(("per_gbp", "factor")):
+            formats[labels[c]] = "{:.2f}"
+    return out.style.format(formats, na_rep="-")
