@@ -544,7 +544,7 @@ def _check_workers(args) -> None:
 
 def cmd_sweep(args) -> int:
     """Budget and/or equity-weight sweep."""
-    from planner.batch import parse_range, run_table, sweep_runs
+    from planner.batch import parse_range, sweep_runs
 
     _check_workers(args)
     dataset = load_dataset(args.data)
@@ -576,7 +576,14 @@ def cmd_sweep(args) -> int:
         equity_weights=weights,
         keep_plans=bool(args.plans),
     )
-    bar = _ProgressBar(args.quiet, "sweep")
+    return _run_and_finish(args, dataset, runs, "sweep")
+
+
+def _run_and_finish(args, dataset, runs, what: str) -> int:
+    """Execute runs with a progress bar, then write and summarise the table."""
+    from planner.batch import run_table
+
+    bar = _ProgressBar(args.quiet, what)
     try:
         table, plans = run_table(
             dataset, runs, workers=args.workers, scheduler=args.scheduler, progress=bar
@@ -588,7 +595,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_batch(args) -> int:
     """Named scenarios x models x ICSs."""
-    from planner.batch import load_batch, run_table
+    from planner.batch import load_batch
 
     _check_workers(args)
     dataset = load_dataset(args.data)
@@ -596,14 +603,7 @@ def cmd_batch(args) -> int:
     runs = load_batch(args.file, dataset, base)
     if args.plans:
         runs = [r.__class__(**{**r.__dict__, "keep_plan": True}) for r in runs]
-    bar = _ProgressBar(args.quiet, "batch")
-    try:
-        table, plans = run_table(
-            dataset, runs, workers=args.workers, scheduler=args.scheduler, progress=bar
-        )
-    finally:
-        bar.close()
-    return _finish_batch(args, table, plans)
+    return _run_and_finish(args, dataset, runs, "batch")
 
 
 def cmd_uncertainty(args) -> int:

@@ -186,6 +186,49 @@ def define_prerequisites(prob, options: Options, x) -> None:
             )
 
 
+def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: float):
+    """Add one all-units tiered purchase of the options ``xs``; return its per-study cost.
+
+    ``sum_k w[k] = sum_i s[i] x[i]``, ``min_k z[k] <= w[k] <= next_k z[k]``,
+    ``sum_k z[k] <= 1``; the cost is ``factor sum_k price_k w[k]``. Tiers the whole
+    potential volume cannot reach are left out; one reachable price needs no tier variables.
+
+    Returns:
+        The (variable, coefficient) pairs of the cost, and the tier variables (z, w) or None.
+    """
+    studies = np.asarray(studies, dtype=float)
+    potential = float(studies.sum())
+    reach = int(np.searchsorted(mins, potential + 1e-9, side="right"))
+    if reach <= 1 or np.allclose(prices[:reach], prices[0]):
+        return [(v, float(prices[0]) * s * factor) for v, s in zip(xs, studies, strict=True)], None
+    ks = list(range(reach))
+    z = prob.add_variable_dict(f"tier[{key}]", ks, cat="Binary")
+    w = prob.add_variable_dict(f"volume[{key}]", ks, lowBound=0)
+    link = [(w[k], 1) for k in ks] + [(v, -s) for v, s in zip(xs, studies, strict=True)]
+    _add(prob, _affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{key}]")
+    _add(prob, _affine((z[k], 1) for k in ks), pulp.LpConstraintLE, 1, f"tier_choice[{key}]")
+    pairs = []
+    for k in ks:
+        upper = float(mins[k + 1]) if k + 1 < reach else potential
+        if mins[k] > 0:
+            _add(
+                prob,
+                _affine([(w[k], 1), (z[k], -float(mins[k]))]),
+                pulp.LpConstraintGE,
+                0,
+                f"tier_min[{key},{k + 1}]",
+            )
+        _add(
+            prob,
+            _affine([(w[k], 1), (z[k], -upper)]),
+            pulp.LpConstraintLE,
+            0,
+            f"tier_max[{key},{k + 1}]",
+        )
+        pairs.append((w[k], float(prices[k]) * factor))
+    return pairs, (z, w)
+
+
 def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
     """All-units volume discount per buying unit u and product p, linearised with tier binaries.
 
@@ -204,47 +247,19 @@ def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
     all_factors = t["study_factor"].to_numpy()
     all_studies = t["studies_per_year"].to_numpy()
     for (unit, pc), rows in t.groupby(["unit", "product"], sort=True).indices.items():
-        tiers, mins, prices = arrays[pc]
-        factor = float(all_factors[rows[0]])
-        studies = all_studies[rows]
-        potential = float(studies.sum())
-        reach = int(np.searchsorted(mins, potential + 1e-9, side="right"))
-        if reach <= 1 or np.allclose(prices[:reach], prices[0]):
-            cost_pairs[unit] += [
-                (x[i], float(prices[0]) * s * factor) for i, s in zip(rows, studies, strict=True)
-            ]
-            continue
-        ks = list(range(reach))
-        z = prob.add_variable_dict(f"tier[{unit},{pc}]", ks, cat="Binary")
-        w = prob.add_variable_dict(f"volume[{unit},{pc}]", ks, lowBound=0)
-        tier_vars[(unit, pc)] = (z, w)
-        link = [(w[k], 1) for k in ks] + [(x[i], -s) for i, s in zip(rows, studies, strict=True)]
-        _add(prob, _affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{unit},{pc}]")
-        _add(
+        _, mins, prices = arrays[pc]
+        pairs, tier = add_tier_batch(
             prob,
-            _affine((z[k], 1) for k in ks),
-            pulp.LpConstraintLE,
-            1,
-            f"tier_choice[{unit},{pc}]",
+            f"{unit},{pc}",
+            [x[i] for i in rows],
+            all_studies[rows],
+            mins,
+            prices,
+            float(all_factors[rows[0]]),
         )
-        for k in ks:
-            upper = float(mins[k + 1]) if k + 1 < reach else potential
-            if mins[k] > 0:
-                _add(
-                    prob,
-                    _affine([(w[k], 1), (z[k], -float(mins[k]))]),
-                    pulp.LpConstraintGE,
-                    0,
-                    f"tier_min[{unit},{pc},{k + 1}]",
-                )
-            _add(
-                prob,
-                _affine([(w[k], 1), (z[k], -upper)]),
-                pulp.LpConstraintLE,
-                0,
-                f"tier_max[{unit},{pc},{k + 1}]",
-            )
-            cost_pairs[unit].append((w[k], float(prices[k]) * factor))
+        cost_pairs[unit] += pairs
+        if tier is not None:
+            tier_vars[(unit, pc)] = tier
     return cost_pairs, tier_vars
 
 

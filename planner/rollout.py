@@ -33,7 +33,7 @@ from planner.data import Dataset
 from planner.economics import COST_TIE_BREAK, Options, annuity_from, build_options, discount_at
 from planner.errors import InfeasibleError, SolverError
 from planner.evaluate import floor_trusts, tier_price
-from planner.model import _add, _affine, lock_rows
+from planner.model import _add, _affine, add_tier_batch, lock_rows
 from planner.scenario import Scenario
 from planner.solve import quiet_stdout
 
@@ -271,46 +271,18 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
         for y in range(years):
             cost_pairs[(unit, y)].append((start[(i, y)], float(f.fixed[i, y])))
     for (unit, pc), rows in t.groupby(["unit", "product"], sort=True).indices.items():
-        tiers, mins, prices = arrays[pc]
-        potential = float(studies[rows].sum())
-        reach = int(np.searchsorted(mins, potential + 1e-9, side="right"))
+        _, mins, prices = arrays[pc]
         for y in range(years):
-            factor = float(f.study[rows[0], y])
-            if reach <= 1 or np.allclose(prices[:reach], prices[0]):
-                cost_pairs[(unit, y)] += [
-                    (start[(i, y)], float(prices[0]) * studies[i] * factor) for i in rows
-                ]
-                continue
-            ks = list(range(reach))
-            z = prob.add_variable_dict(f"tier[{unit},{pc},{y + 1}]", ks, cat="Binary")
-            w = prob.add_variable_dict(f"volume[{unit},{pc},{y + 1}]", ks, lowBound=0)  # noqa
-            link = [(w[k], 1) for k in ks] + [(start[(i, y)], -studies[i]) for i in rows]
-            _add(prob, _affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{unit},{pc},{y + 1}]")
-            _add(
+            pairs, _ = add_tier_batch(
                 prob,
-                _affine((z[k], 1) for k in ks),
-                pulp.LpConstraintLE,
-                1,
-                f"tier_choice[{unit},{pc},{y + 1}]",
+                f"{unit},{pc},{y + 1}",
+                [start[(i, y)] for i in rows],
+                studies[rows],
+                mins,
+                prices,
+                float(f.study[rows[0], y]),
             )
-            for k in ks:
-                upper = float(mins[k + 1]) if k + 1 < reach else potential
-                if mins[k] > 0:
-                    _add(
-                        prob,
-                        _affine([(w[k], 1), (z[k], -float(mins[k]))]),
-                        pulp.LpConstraintGE,
-                        0,
-                        f"tier_min[{unit},{pc},{k + 1},{y + 1}]",
-                    )
-                _add(
-                    prob,
-                    _affine([(w[k], 1), (z[k], -upper)]),
-                    pulp.LpConstraintLE,
-                    0,
-                    f"tier_max[{unit},{pc},{k + 1},{y + 1}]",
-                )
-                cost_pairs[(unit, y)].append((w[k], float(prices[k]) * factor))
+            cost_pairs[(unit, y)] += pairs
     for tc in plat_trusts:
         unit = options.trusts.at[tc, "unit"]
         for y in range(years):
