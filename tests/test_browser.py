@@ -1,7 +1,7 @@
 """The Streamlit app in a real browser: headless Chromium driven by Playwright.
 
 Streamlit runs as a subprocess on a free local port; Debian's ``/usr/bin/chromium`` is
-the browser (``playwright install`` is never used). Outside CI the tests skip when the
+the browser (Playwright never downloads one of its own). Outside CI the tests skip when the
 browser or the ``playwright`` package is missing; in CI (``CI=true``) that is a failure.
 Screenshots of every page and the slider timings go to ``screenshots/`` (git-ignored).
 """

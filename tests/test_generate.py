@@ -125,7 +125,8 @@ def test_shapes_for_200_trusts_and_60_products():
     assert tables["trusts"].shape == (200, 14)
     assert tables["products"].shape == (60, 20)
     assert len(tables["price_tiers"]) >= 60
-    assert 1 <= len(tables["deployments"]) <= 200
+    assert len(tables["deployments"]) >= 1
+    assert len(tables["deployments"]) <= 200
     products = tables["products"]
     assert set(products["use_case"]) >= CATALOGUE_USE_CASES
     assert products["use_case"].nunique() > len(CATALOGUE_USE_CASES)  # some extra use cases
