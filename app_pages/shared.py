@@ -156,24 +156,25 @@ def pct(value) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-MONEY_COLUMNS = ("cost_gbp", "benefit_gbp", "weighted_benefit_gbp", "annual_benefit_gbp")
+def _format_for(column: str) -> str | None:
+    """The display format of a column, from its name (money, shares, ratios, counts)."""
+    if column.endswith("_gbp"):
+        return "£{:,.0f}"
+    if column.endswith(("_pct", "_share")) or "coverage" in column:
+        return "{:.1%}"
+    if column.endswith(("per_gbp", "factor")):
+        return "{:.2f}"
+    if column in ("studies_per_year", "population"):
+        return "{:,.0f}"
+    if "months" in column:
+        return "{:.1f}"
+    return None
 
 
 def styled(frame: pd.DataFrame, labels: dict[str, str]):
-    """A table with human column names and money, shares and ratios formatted."""
+    """A table with the given column labels and money, shares and ratios formatted."""
     out = frame[list(labels)].rename(columns=labels)
-    formats = {}
-    for col, label in labels.items():
-        if col.endswith("_gbp"):
-            formats[label] = "£{:,.0f}"
-        elif col in ("coverage", "min_coverage", "core20_coverage"):
-            formats[label] = "{:.1%}"
-        elif col == "benefit_per_gbp":
-            formats[label] = "{:.2f}"
-        elif col in ("studies_per_year", "population"):
-            formats[label] = "{:,.0f}"
-        elif "months" in col:
-            formats[label] = "{:.1f}"
+    formats = {labels[c]: f for c in labels if (f := _format_for(c))}
     return out.style.format(formats, na_rep="-")
 
 
@@ -216,22 +217,12 @@ def explanation(source: str, ics: str, scenario: planner.Scenario, trust: str):
 
 
 def readable(frame: pd.DataFrame, drop: tuple[str, ...] = ()):
-    """Any table with readable headers and pounds, shares and ratios formatted by column name.
+    """Any table with readable headers, formatted by column name (see :func:`styled`).
 
-    Money columns end in ``_gbp``, shares in ``_pct``, ``_share`` or ``coverage``; codes
-    listed in ``drop`` (and private ``_`` columns) are left out in favour of names.
+    Codes listed in ``drop`` (and private ``_`` columns) are left out in favour of names.
     """
     keep = [c for c in frame.columns if c not in drop and not c.startswith("_")]
     labels = {
         c: c.replace("_gbp", "").replace("_pct", " %").replace("_", " ").capitalize() for c in keep
     }
-    out = frame[keep].rename(columns=labels)
-    formats = {}
-    for c in keep:
-        if c.endswith("_gbp"):
-            formats[labels[c]] = "£{:,.0f}"
-        elif c.endswith(("_pct", "_share")) or "coverage" in c:
-            formats[labels[c]] = "{:.1%}"
-        elif c.endswith(("per_gbp", "factor")):
-            formats[labels[c]] = "{:.2f}"
-    return out.style.format(formats, na_rep="-")
+    return styled(frame, labels)

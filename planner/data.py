@@ -13,7 +13,7 @@ import io
 import math
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -51,7 +51,6 @@ class Dataset:
     price_tiers: pd.DataFrame
     deployments: pd.DataFrame
     source: str = ""
-    _tier_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def subset(self, ics_codes: list[str] | tuple[str, ...]) -> Dataset:
         """Return the dataset restricted to some ICSs (products and tiers are kept whole).

@@ -291,7 +291,7 @@ def equity_active(scenario: Scenario) -> bool:
 
 
 def plan_from_mask(
-    dataset: Dataset, options: Options, result: SolveResult | None, mask: np.ndarray
+    dataset: Dataset, options: Options, mask: np.ndarray
 ) -> tuple[Evaluation, pd.DataFrame, pd.DataFrame]:
     """Evaluate a mask and return the evaluation with its adoption and trust tables."""
     ev = evaluate(options, mask)
@@ -320,7 +320,7 @@ def solve(
         scenario = scenario.replace(model=model)
     options = build_options(dataset, scenario, model)
     result = solve_options(options)
-    ev, adoptions, trusts = plan_from_mask(dataset, options, result, result.mask)
+    ev, adoptions, trusts = plan_from_mask(dataset, options, result.mask)
     tol = 1e-6 * max(1.0, abs(ev.objective)) + 1e-3
     if ev.violations or abs(ev.objective - result.objective) > tol:
         raise SolverError(

@@ -57,7 +57,7 @@ def sample_dataset(dataset: Dataset, seed: int, index: int, price_spread: float 
     tiers["price_per_study_gbp"] = (
         tiers["price_per_study_gbp"] * tiers["product_code"].map(factor).to_numpy()
     )
-    return replace(dataset, products=p, price_tiers=tiers, _tier_cache={})
+    return replace(dataset, products=p, price_tiers=tiers)
 
 
 @dataclass(frozen=True)
