@@ -25,9 +25,11 @@ from pathlib import Path
 import pytest
 
 try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     expect = sync_playwright = None
+    PlaywrightTimeout = TimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -90,6 +92,12 @@ WATCH_RUNS_JS = """() => {
   }
 }"""
 RAN_JS = f"() => window.__stRuns > 0 && ({IDLE_JS})()"
+STATE_JS = """() => ({
+  runs: window.__stRuns,
+  script: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state'),
+  stale: document.querySelectorAll('[data-stale="true"]').length,
+  status: !!document.querySelector('[data-testid="stStatusWidget"]')?.offsetParent,
+})"""
 
 
 def _require(ok: bool, why: str) -> None:
@@ -196,9 +204,16 @@ def go_to(page, link: str) -> None:
     """Open a page through the sidebar navigation and wait until it has rendered."""
     nav = page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True)
     if nav.get_attribute("aria-current") != "page":
+        wait_idle(page)  # a click during a rerun can be dropped
         page.evaluate(WATCH_RUNS_JS)
         nav.click()
-        page.wait_for_function(RAN_JS)
+        try:
+            page.wait_for_function(RAN_JS, timeout=20_000)
+        except PlaywrightTimeout:
+            if page.evaluate("() => window.__stRuns") > 0:
+                raise  # the page ran but never settled: report it, don't hide it
+            nav.click()  # the click was lost (no run started): click once more
+            page.wait_for_function(RAN_JS)
     expect(nav).to_have_attribute("aria-current", "page")
     wait_idle(page)
     wait_charts(page)
@@ -384,7 +399,11 @@ def test_every_page_renders_and_is_screenshotted(page):
     assert set(PAGES) <= set(links), links
     SHOTS.mkdir(exist_ok=True)
     for link in links:
-        go_to(page, link)
+        try:
+            go_to(page, link)
+        except PlaywrightTimeout as exc:  # say which page did not finish, and in what state
+            state = page.evaluate(STATE_JS)
+            raise AssertionError(f"page {link!r} did not finish rendering: {state}") from exc
         if link == "Plan":
             wait_plan(page)
         if link == "Uncertainty":  # run a small analysis so the results are in the picture
