@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.shared import DEFAULTS, SHIPPED, Context, dataset_for, source_label
-from planner.scenario import MODELS
+from app_pages.shared import (
+    DEFAULTS,
+    FLOOR_LABELS,
+    SHIPPED,
+    Context,
+    dataset_for,
+    source_label,
+)
+from planner.scenario import FLOOR_TARGETS, MODELS
 
 st.set_page_config(page_title="ICS AI imaging planner", layout="wide")
 
@@ -65,15 +72,15 @@ with st.sidebar:
         0.05,
         key="coverage_floor",
         format="%.2f",
-        help="Each trust (or each of the most deprived fifth) must cover at "
-        "least this share of its addressable studies",
+        help="The least share of addressable studies read by AI: for every trust, for "
+        "the Core20 people (England's most deprived fifth) of the ICS, or for every trust "
+        "with more than a fifth of its people in the Core20",
     )
     floor_to = st.radio(
         "Floor applies to",
-        ("all", "core20"),
+        FLOOR_TARGETS,
         key="floor_applies_to",
-        horizontal=True,
-        format_func={"all": "every trust", "core20": "most deprived fifth"}.get,
+        format_func=FLOOR_LABELS.get,
     )
     st.caption("Shipped figures are illustrative; names are fictional.")
 

@@ -28,11 +28,21 @@ national framework (framework products only), deepest tiers, the most shared cos
 longest lead time. Each rule's parameters are scenario settings, since the evidence that
 volume buys lower prices in the NHS is mixed.
 
-**Fairness.** Trusts are ranked by deprivation (IMD) into fifths. Optional equity weights
-follow distributional cost-effectiveness analysis (Atkinson inequality aversion 10.95 for
-England: gains to the most deprived fifth count about six times those of the least at full
-weight); optional coverage floors for every trust or for the most deprived fifth. The
-unweighted plan is always solved too, and the benefit given up for equity is shown.
+**Fairness, judged against England.** How deprived a trust's people are is measured
+against the whole of England, not against the other trusts in the file, so a trust counts
+the same in its ICS's plan as in the national plan. England's neighbourhoods are split into
+five equal fifths by the Index of Multiple Deprivation (IMD); the most deprived fifth is the
+*Core20*. A hospital serves people from several fifths, so each trust carries the share of
+its people in each fifth (where the data lack it, the trust is placed in the national fifth
+of its average IMD score). Optional equity weights follow distributional cost-effectiveness
+analysis: at full weight a pound of benefit to someone in the most deprived fifth counts
+about six times one in the least deprived fifth (Atkinson inequality aversion 10.95 for
+England), and a trust's benefit is weighted by the mix of its people. A coverage floor can
+bind every trust, the Core20 people of the ICS as a whole (so it works in a one-trust ICS),
+or every trust with more than a fifth of its people in the Core20. The Plan page names any
+trust left with no new AI tool, or a most deprived fifth that gets less than the least, and
+what fixing it would cost. The unweighted plan is always solved too, and the benefit given
+up for equity is shown. Under local buying, weights cannot move money between trusts.
 
 **Data.** All shipped figures are **illustrative** and all names **fictional**, with
 realistic magnitudes from public sources (NICE guidance, RCR workforce census, NHS England

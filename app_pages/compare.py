@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from app_pages.shared import compare_plans, gbp, show_error, styled
+from app_pages.shared import compare_plans, show_error, styled
 from planner import plots, report
+from planner.equity_check import compare_headline
 from planner.plots import MODEL_NAMES
 
 ctx = st.session_state["ctx"]
@@ -22,13 +23,7 @@ except planner.PlannerError as exc:
     show_error(exc)
     st.stop()
 
-best = table.loc[table["benefit_gbp"].idxmax()]
-local = table.set_index("model").loc["local"]
-st.markdown(
-    f"With {gbp(ctx.scenario.budget_gbp)}, **{MODEL_NAMES[best['model']]}** does the most good "
-    f"({gbp(best['benefit_gbp'])}). Buying locally gives up "
-    f"**{gbp(best['benefit_gbp'] - local['benefit_gbp'])}** against it."
-)
+st.markdown(compare_headline(table, ctx.scenario.budget_gbp))
 shown = table.assign(model=table["model"].map(MODEL_NAMES))
 st.dataframe(
     styled(
@@ -42,7 +37,8 @@ st.dataframe(
             "trusts_with_new_adoptions": "Trusts with new AI",
             "coverage": "Coverage",
             "min_coverage": "Lowest trust coverage",
-            "core20_coverage": "Most deprived fifth",
+            "population_coverage": "Coverage per person",
+            "core20_coverage": "Core20 people's coverage",
             "mean_go_live_months": "Months to go-live",
             "greedy_benefit_gbp": "Greedy benefit",
         },

@@ -51,6 +51,34 @@ if equity_ok:
     st.plotly_chart(
         plots.equity_frontier_figure(equity_frame), key="equity_frontier", width="stretch"
     )
+    st.caption(
+        "Each point is labelled with its equity weight w. Filled points are not beaten by any "
+        "other weight on both total benefit and the Core20 people's coverage; open points "
+        "are. The weight values a pound of benefit more where people are more deprived; "
+        "it does not value coverage itself. So a higher weight can buy one costly product "
+        "with large benefit at a deprived trust in place of several cheaper ones that read "
+        "more studies, and the Core20 coverage can fall as well as rise as w goes up. To "
+        "guarantee coverage, set a coverage floor for the Core20 people."
+    )
+    shown = equity_frame.assign(
+        efficient=equity_frame.get("efficient", False).map({True: "yes", False: "no"})
+    )
+    st.dataframe(
+        styled(
+            shown,
+            {
+                "equity_weight": "Equity weight w",
+                "benefit_gbp": "Benefit",
+                "core20_coverage": "Core20 people's coverage",
+                "deprivation_coverage_gap": "Coverage gap, least minus most deprived",
+                "min_coverage": "Lowest trust coverage",
+                "efficient": "Not beaten",
+            },
+        ),
+        hide_index=True,
+        width="stretch",
+        key="equity_frontier_table",
+    )
     given = equity_frame.get("benefit_given_up_gbp")
     if given is not None and pd.notna(given.iloc[-1]):
         st.markdown(

@@ -5,7 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from app_pages.shared import gbp, gbp_short, pct, show_error, solve_plan, styled
+from app_pages.shared import (
+    equity_notes,
+    gbp,
+    gbp_short,
+    pct,
+    show_error,
+    solve_plan,
+    styled,
+)
 from planner import plots, report
 
 state = st.session_state
@@ -74,8 +82,16 @@ cols[4].metric(
     "Given up for equity",
     gbp_short(given_up),
     help=f"{gbp(given_up)} of benefit given up against the unweighted plan with no floors "
-    "(NICE's base case)",
+    "(NICE's base case)"
+    + (
+        ". Under local buying equity weights cannot move money between trusts, so they "
+        "give nothing up"
+        if plan.model == "local"
+        else ""
+    ),
 )
+# filled at the end, so the figures redraw before the fairness re-solves run
+equity_slot = st.container()
 gain = plan.greedy.get("gain_gbp")
 marginal = plan.marginal or {}
 st.markdown(
@@ -113,7 +129,8 @@ st.dataframe(
         plan.trusts,
         {
             "trust_name": "Trust",
-            "imd_quintile": "IMD quintile",
+            "imd_quintile": "National IMD fifth (5 = most deprived)",
+            "core20_share": "Core20 share",
             "population": "Population",
             "adoptions": "New products",
             "cost_gbp": "Cost",
@@ -148,3 +165,8 @@ c3.download_button(
     mime="application/json",
     key="download_json",
 )
+
+if plan.scenario == ctx.scenario:  # findings of the plan shown, not of the last valid one
+    with equity_slot:
+        for finding in equity_notes(ctx.source, ctx.ics, ctx.scenario):
+            (st.info if finding.kind == "local_weights" else st.warning)(finding.sentence)

@@ -23,6 +23,12 @@ SHIPPED = {
     "England-scale (synthetic)": ROOT / "data" / "england",
 }
 DEFAULTS = planner.Scenario()
+#: What the sidebar calls each target of the coverage floor.
+FLOOR_LABELS = {
+    "all": "every trust",
+    "core20": "Core20 people of the ICS",
+    "core20_trusts": "trusts with over 20% Core20",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,14 @@ def source_label(source: str) -> str:
 def solve_plan(source: str, ics: str, scenario: planner.Scenario) -> planner.Plan:
     """One plan (cached on dataset, ICS and scenario)."""
     return planner.solve(dataset_for(source).subset([ics]), scenario)
+
+
+@st.cache_data(show_spinner="Checking who the plan leaves out (re-solving)...", max_entries=64)
+def equity_notes(source: str, ics: str, scenario: planner.Scenario) -> list:
+    """The plan's equity findings, each a sentence with names and the price of a fix (cached)."""
+    from planner.equity_check import equity_findings
+
+    return equity_findings(dataset_for(source).subset([ics]), solve_plan(source, ics, scenario))
 
 
 @st.cache_data(show_spinner="Comparing the three ways of buying...", max_entries=32)
@@ -162,7 +176,7 @@ def _format_for(column: str) -> str | None:
         return "£{:,.0f}"
     if column.endswith(("_pct", "_share")) or "coverage" in column:
         return "{:.1%}"
-    if column.endswith(("per_gbp", "factor")):
+    if column.endswith(("per_gbp", "factor", "weight")):
         return "{:.2f}"
     if column in ("studies_per_year", "population"):
         return "{:,.0f}"

@@ -18,7 +18,7 @@ import yaml
 
 from planner.data import load_dataset, write_template
 from planner.errors import InfeasibleError, InputError, PlannerError, Problem, ScenarioError
-from planner.scenario import MODELS, Lock, Scenario, load_scenario, parse_money
+from planner.scenario import FLOOR_TARGETS, MODELS, Lock, Scenario, load_scenario, parse_money
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
 EXIT_RUNS_FAILED = 5
@@ -85,7 +85,31 @@ def _add_scenario_options(
         metavar="SHARE",
         help="minimum share of addressable studies each trust covers, e.g. 0.3",
     )
-    p.add_argument("--floor-applies-to", choices=("all", "core20"))
+    p.add_argument(
+        "--floor-applies-to",
+        choices=FLOOR_TARGETS,
+        help="all: every trust (default); core20: the Core20 people of each ICS (the most "
+        "deprived national fifth); core20_trusts: every trust whose Core20 share is above "
+        "core20_trust_threshold",
+    )
+    p.add_argument(
+        "--core20-parity",
+        action="store_true",
+        default=None,
+        help="the Core20 people of each ICS get at least the ICS's average coverage",
+    )
+    p.add_argument(
+        "--min-adoptions",
+        type=int,
+        metavar="N",
+        help="every trust adopts at least N new products (or as many as it can)",
+    )
+    p.add_argument(
+        "--deprivation-reference",
+        choices=("national", "dataset"),
+        help="national (default): England's IMD fifths; dataset: rank the file's trusts "
+        "against each other (for comparison only)",
+    )
     p.add_argument(
         "--maximin-weight",
         type=_money,
@@ -289,6 +313,9 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
         ("equity_weight", args.equity_weight),
         ("coverage_floor", args.coverage_floor),
         ("floor_applies_to", args.floor_applies_to),
+        ("core20_parity", args.core20_parity),
+        ("min_adoptions_per_trust", args.min_adoptions),
+        ("deprivation_reference", args.deprivation_reference),
         ("maximin_weight_gbp", args.maximin_weight),
         ("horizon_years", args.horizon),
         ("time_limit_s", args.time_limit),
@@ -349,6 +376,17 @@ def _print_plan(plan, out) -> None:
         f"coverage {_pct(eq['coverage'])}, lowest trust {_pct(eq['min_coverage'])}",
         file=out,
     )
+    q = eq["by_imd_quintile"]
+    print(
+        f"  Core20 people (most deprived national fifth): coverage "
+        f"{_pct(eq['core20_coverage'])} against {_pct(eq['population_coverage'])} for all "
+        f"people; least deprived fifth {_pct((q.get('1') or {}).get('coverage'))}",
+        file=out,
+    )
+    if eq["trusts_without_new_adoptions"]:
+        names = plan.trusts.set_index("trust")["trust_name"]
+        left = [f"{names[t]} ({t})" for t in eq["trusts_without_new_adoptions"]]
+        print(f"  no new AI tool: {'; '.join(left)}", file=out)
     g = plan.greedy
     if g:
         print(
@@ -555,8 +593,11 @@ def cmd_sweep(args) -> int:
         weights = parse_range(args.equity_weights) if args.equity_weights else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if budgets is None and fractions is None and weights is None:
-        raise UsageError("give --budgets, --budget-fractions or --equity-weights")
+    if budgets is None and fractions is None and weights is None and not args.all_icss:
+        raise UsageError(
+            "give --budgets, --budget-fractions or --equity-weights, or --all-icss for one "
+            "run per ICS on its own money"
+        )
     if weights and not all(0 <= w <= 1 for w in weights):
         raise UsageError("--equity-weights must lie between 0 and 1")
     if args.all_icss:

@@ -30,6 +30,11 @@ TRUE_WORDS = {"yes", "y", "true", "1"}
 FALSE_WORDS = {"no", "n", "false", "0"}
 #: Files that may hold a header and no rows.
 MAY_BE_EMPTY = {"deployments"}
+#: Optional trust columns: the catchment population's share in each national IMD quintile
+#: (1 least, 5 most deprived). All five or none; they add up to 1 and the fifth is Core20.
+QUINTILE_SHARES = tuple(f"imd_q{q}_share" for q in range(1, 6))
+#: How far the quintile shares may be from adding up to 1, and imd_q5_share from core20_share.
+SHARE_TOLERANCE = 0.005
 
 
 @dataclass
@@ -378,6 +383,55 @@ def _check_refs(frame, col, valid, label, what, problems):
             )
 
 
+def _check_quintile_shares(trusts: pd.DataFrame, label: str, problems: list[Problem]):
+    """Check each trust's national IMD quintile shares: all five or none, adding up to 1.
+
+    Given shares must also put the trust's Core20 share in the most deprived fifth.
+    """
+    span = f"{QUINTILE_SHARES[0]}..{QUINTILE_SHARES[-1]}"
+    for _, r in trusts.iterrows():
+        row = int(r["_row"])
+        values = [r[c] for c in QUINTILE_SHARES]
+        blank = [c for c, v in zip(QUINTILE_SHARES, values, strict=True) if v is None or pd.isna(v)]
+        if len(blank) == len(QUINTILE_SHARES):
+            continue
+        if blank:
+            problems.append(
+                Problem(
+                    label,
+                    row,
+                    blank[0],
+                    f"{', '.join(blank)} {'is' if len(blank) == 1 else 'are'} blank but the "
+                    "other quintile shares are given",
+                    "give all five quintile shares or leave all five blank",
+                )
+            )
+            continue
+        total = math.fsum(values)
+        if abs(total - 1.0) > SHARE_TOLERANCE + 1e-9:
+            problems.append(
+                Problem(
+                    label,
+                    row,
+                    QUINTILE_SHARES[0],
+                    f"{span} add up to {round(total, 3):g}, not 1",
+                    "make the five shares add up to 1",
+                )
+            )
+        q5, core20 = values[-1], r["core20_share"]
+        if core20 is not None and abs(q5 - core20) > SHARE_TOLERANCE + 1e-9:
+            problems.append(
+                Problem(
+                    label,
+                    row,
+                    QUINTILE_SHARES[-1],
+                    f"imd_q5_share {q5:g} differs from core20_share {core20:g} (both are the "
+                    "share in the most deprived national fifth)",
+                    "make core20_share equal imd_q5_share",
+                )
+            )
+
+
 def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: list[Problem]):
     for name, col in [
         ("icss", ["ics_code"]),
@@ -387,6 +441,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
         ("deployments", ["trust_code", "product_code"]),
     ]:
         _check_unique(name, t[name], col, labels[name], problems)
+    _check_quintile_shares(t["trusts"], labels["trusts"], problems)
     products = t["products"]
     _check_refs(
         t["trusts"], "ics_code", set(t["icss"]["ics_code"]), labels["trusts"], "ICS", problems
@@ -589,6 +644,8 @@ def _finish(t: dict[str, pd.DataFrame], source: str) -> Dataset:
         "it_capacity",
     ):
         trusts[col] = trusts[col].astype(int)
+    for col in QUINTILE_SHARES:  # blank (or absent) shares stay NaN
+        trusts[col] = trusts[col].astype("float64")
     dep = (
         t["deployments"]
         .drop(columns="_row")

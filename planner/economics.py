@@ -19,6 +19,13 @@ import numpy as np
 import pandas as pd
 
 from planner.data import Dataset
+from planner.deprivation import (
+    SHARE_COLUMNS,
+    core20_population,
+    equity_weights,
+    population_mix,
+    trust_quintile,
+)
 from planner.procurement import BuyingSetup, buying_setup
 from planner.scenario import Scenario
 
@@ -49,33 +56,6 @@ def discount_at(months, rate: float) -> np.ndarray:
     return (1.0 + rate) ** (-np.asarray(months, dtype=float) / 12.0)
 
 
-def deprivation_quintiles(trusts: pd.DataFrame) -> pd.Series:
-    """IMD quintile of each trust among the trusts planned (1 least, 5 most deprived).
-
-    Trusts are ranked by ``imd_score`` (ties by code) so the quintiles are relative to the
-    dataset: within one ICS the most deprived fifth of its trusts is quintile 5.
-    """
-    order = trusts.reset_index().sort_values(["imd_score", "trust_code"])["trust_code"]
-    n = len(order)
-    q = 1 + (5 * np.arange(n)) // max(n, 1)
-    return pd.Series(q, index=order.values, name="imd_quintile").reindex(trusts.index)
-
-
-def equity_weights(trusts: pd.DataFrame, quintile: pd.Series, scenario: Scenario) -> pd.Series:
-    """Distributional weight of each trust's benefit.
-
-    The health of quintile q is taken as QALE_q = QALE_least - gap x (q - 1) / 4; the
-    Atkinson weight is ``(QALE_q / mean)^(-epsilon)``, normalised to a population-weighted
-    mean of 1, and mixed with 1 by ``equity_weight`` (0 gives every trust weight 1).
-    """
-    qale = scenario.qale_least_deprived_years - scenario.qale_gap_years * (quintile - 1) / 4.0
-    raw = (qale / qale.mean()) ** (-scenario.inequality_aversion)
-    pop = trusts["population"].astype(float)
-    raw = raw / float((raw * pop).sum() / pop.sum())
-    lam = scenario.equity_weight
-    return ((1.0 - lam) + lam * raw).rename("equity_weight")
-
-
 @dataclass
 class Options:
     """Everything the optimiser and the evaluator need, for one dataset, scenario and model.
@@ -83,9 +63,10 @@ class Options:
     Attributes:
         model: The procurement model.
         table: One row per (trust, product) option (see module docstring for columns).
-        trusts: One row per trust: ics, unit, population, imd_quintile, core20,
-            equity_weight, it_capacity, addressable and existing-covered studies, platform
-            cost.
+        trusts: One row per trust: ics, unit, population, imd_score, imd_quintile,
+            core20_share, core20_population, the population mix across national IMD
+            quintiles (imd_q1_share .. imd_q5_share, as used), equity_weight, it_capacity,
+            addressable and existing-covered studies, platform cost.
         tiers: Effective price tiers per product: product_code, tier, min_studies_per_year,
             price_per_study_gbp (after the route's discount depth).
         budgets: Budget per buying unit.
@@ -207,8 +188,9 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
     d_contract = float(discount_at(lead, scenario.discount_rate))
     vacancy = t["vacancy_rate"].to_numpy()
     health_ps, time_ps = per_study_value(p, scenario, vacancy)
-    quintile = deprivation_quintiles(trusts)
-    weight = equity_weights(trusts, quintile, scenario)
+    mix = population_mix(trusts, scenario)
+    quintile = trust_quintile(trusts, scenario)
+    weight = equity_weights(mix, scenario)
 
     table = pd.DataFrame(
         {
@@ -246,6 +228,8 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
     if route.framework_only:
         keep &= p["framework"].to_numpy().astype(bool)
     keep &= studies > 0
+    if lead >= 12 * scenario.horizon_years:  # the contract would be signed after the horizon
+        keep[:] = False
     table = table[keep].reset_index(drop=True)
 
     platform_cost = (
@@ -258,7 +242,9 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
             "population": trusts["population"].astype(float),
             "imd_score": trusts["imd_score"],
             "imd_quintile": quintile,
-            "core20": quintile == 5,
+            "core20_share": trusts["core20_share"].astype(float),
+            "core20_population": core20_population(trusts, mix, scenario),
+            **{col: mix[q] for q, col in zip(mix.columns, SHARE_COLUMNS, strict=True)},
             "equity_weight": weight,
             "it_capacity": trusts["it_capacity"].astype(int),
             "addressable_studies": addressable.reindex(trusts.index).fillna(0.0),

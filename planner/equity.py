@@ -1,9 +1,16 @@
-"""Equity metrics of a plan: coverage and benefit per head by trust and by IMD quintile.
+"""Equity metrics of a plan, on each trust's population mix across national IMD fifths.
 
-Coverage is the share of a trust's addressable studies read by an AI product (existing or
-new). The Gini index is of benefit per head across trusts, weighted by population. The
-concentration index ranks trusts from most to least deprived: a negative value means the
-benefit per head is concentrated in the more deprived trusts.
+People, not trusts, are the unit: a trust's people share its coverage and its benefit per
+head, and they are spread across England's IMD quintiles by the trust's population mix
+(``imd_q1_share`` .. ``imd_q5_share`` as used by the plan; see :mod:`planner.deprivation`).
+So the coverage of quintile q is the population-weighted mean coverage of the people in
+quintile q, and the Core20 coverage weighs each trust by its Core20 population
+(``core20_share x population``), as the Core20 floor does.
+
+The Gini index is of benefit per head across trusts, weighted by population. The
+concentration index ranks people from most to least deprived national quintile (people in
+one quintile share a rank, the midpoint of their group): a negative value means benefit per
+head is concentrated among the more deprived.
 """
 
 from __future__ import annotations
@@ -11,79 +18,116 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.deprivation import QUINTILES, SHARE_COLUMNS
 
-def weighted_gini(values: np.ndarray, weights: np.ndarray) -> float:
-    """Population-weighted Gini index of ``values`` (0 = equal, towards 1 = concentrated)."""
+
+def weighted_gini(values, weights) -> float:
+    """Population-weighted Gini index of ``values`` (0 = equal, towards 1 = concentrated).
+
+    ``G = sum_i sum_j w_i w_j |v_i - v_j| / (2 mean)`` with weights summing to 1; equal
+    values (ties) add nothing.
+    """
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
     if len(values) == 0 or weights.sum() <= 0:
         return 0.0
-    order = np.argsort(values, kind="stable")
-    v, w = values[order], weights[order] / weights.sum()
-    mean = float((v * w).sum())
+    w = weights / weights.sum()
+    mean = float((values * w).sum())
     if mean <= 0:
         return 0.0
-    diff = np.abs(v[:, None] - v[None, :])
+    diff = np.abs(values[:, None] - values[None, :])
     return float((w[:, None] * w[None, :] * diff).sum() / (2 * mean))
 
 
+def fractional_rank(deprivation, weights) -> np.ndarray:
+    """Fractional rank of each group from most to least deprived, ties sharing a rank.
+
+    Groups are ordered by ``deprivation`` (higher first); the rank of a group is the share
+    of the population more deprived than it plus half the share of its tie group.
+    """
+    dep = np.asarray(deprivation, dtype=float)
+    w = np.asarray(weights, dtype=float) / np.asarray(weights, dtype=float).sum()
+    rank = np.empty(len(dep))
+    above = 0.0
+    for level in np.unique(dep)[::-1]:  # most deprived level first
+        tie = dep == level
+        share = float(w[tie].sum())
+        rank[tie] = above + share / 2
+        above += share
+    return rank
+
+
 def concentration_index(values, weights, deprivation) -> float:
-    """Concentration index of ``values`` ranked from most to least deprived (population shares)."""
+    """Concentration index of ``values`` ranked from most to least deprived.
+
+    ``C = 2 sum_i w_i (v_i - mean) (r_i - 1/2) / mean`` with ``r`` the fractional rank
+    (ties share the midpoint rank of their group) and ``w`` population shares.
+    """
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
     if len(values) == 0 or weights.sum() <= 0:
         return 0.0
-    order = np.argsort(-np.asarray(deprivation, dtype=float), kind="stable")
-    v, w = values[order], weights[order] / weights.sum()
-    mean = float((v * w).sum())
+    w = weights / weights.sum()
+    mean = float((values * w).sum())
     if mean <= 0:
         return 0.0
-    rank = np.cumsum(w) - w / 2
-    return float(2 * (w * (v - mean) * (rank - 0.5)).sum() / mean)
+    rank = fractional_rank(deprivation, weights)
+    return float(2 * (w * (values - mean) * (rank - 0.5)).sum() / mean)
+
+
+def people_coverage(coverage: pd.Series, people: pd.Series) -> float | None:
+    """Mean coverage of some people spread over trusts (trusts with no coverage figure skipped)."""
+    ok = coverage.notna() & (people > 0)
+    total = float(people[ok].sum())
+    if total <= 0:
+        return None
+    return float((coverage[ok] * people[ok]).sum() / total)
 
 
 def equity_metrics(trusts: pd.DataFrame) -> dict:
     """Return the equity metrics of a plan from its per-trust table.
 
     Args:
-        trusts: Per-trust rows with population, imd_score, imd_quintile, coverage,
-            benefit_gbp and covered/addressable studies.
+        trusts: Per-trust rows with population, core20_population, the population mix
+            (imd_q1_share .. imd_q5_share), coverage, adoptions, benefit_gbp and covered and
+            addressable studies.
     """
-    pop = trusts["population"].to_numpy(float)
-    per_head = trusts["benefit_gbp"].to_numpy(float) / np.maximum(pop, 1)
-    cov = trusts["coverage"]
+    pop = trusts["population"].astype(float)
+    benefit = trusts["benefit_gbp"].astype(float)
+    per_head = benefit / pop.clip(lower=1)
+    cov = trusts["coverage"].astype(float)
     valid = cov.notna()
+    mix = trusts[list(SHARE_COLUMNS)].astype(float)
     by_q = {}
-    for q in range(1, 6):
-        sel = trusts["imd_quintile"] == q
-        if not sel.any():
+    for q, col in zip(QUINTILES, SHARE_COLUMNS, strict=True):
+        people = pop * mix[col]
+        if people.sum() <= 0:
             continue
-        addr = trusts.loc[sel, "addressable_studies"].sum()
         by_q[str(q)] = {
-            "trusts": int(sel.sum()),
-            "population": int(trusts.loc[sel, "population"].sum()),
-            "coverage": float(trusts.loc[sel, "covered_studies"].sum() / addr) if addr else None,
-            "benefit_per_capita_gbp": float(
-                trusts.loc[sel, "benefit_gbp"].sum() / trusts.loc[sel, "population"].sum()
-            ),
+            "trusts": int((people > 0).sum()),
+            "population": round(float(people.sum())),
+            "coverage": people_coverage(cov, people),
+            "benefit_per_capita_gbp": float((benefit * mix[col]).sum() / people.sum()),
         }
     addr_all = trusts["addressable_studies"].sum()
-    core = trusts[trusts["imd_quintile"] == 5]
+    # one cell per (trust, quintile) with people in it, for the concentration index
+    cells = mix.to_numpy() * pop.to_numpy()[:, None]
+    has = cells > 0
+    cell_values = np.repeat(per_head.to_numpy()[:, None], len(QUINTILES), axis=1)[has]
+    cell_depr = np.repeat(np.array(QUINTILES)[None, :], len(trusts), axis=0)[has]
+    left_out = trusts.index[(trusts["adoptions"] == 0) & (trusts["addressable_studies"] > 0)]
     return {
         "min_coverage": float(cov[valid].min()) if valid.any() else None,
         "max_coverage": float(cov[valid].max()) if valid.any() else None,
         "coverage": float(trusts["covered_studies"].sum() / addr_all) if addr_all else None,
-        "core20_coverage": (
-            float(core["covered_studies"].sum() / core["addressable_studies"].sum())
-            if len(core) and core["addressable_studies"].sum() > 0
-            else None
-        ),
+        "population_coverage": people_coverage(cov, pop),
+        "core20_coverage": people_coverage(cov, trusts["core20_population"].astype(float)),
+        "core20_population": round(float(trusts["core20_population"].sum())),
         "trusts_with_new_adoptions": int((trusts["adoptions"] > 0).sum()),
+        "trusts_without_new_adoptions": sorted(str(t) for t in left_out),
         "min_benefit_per_capita_gbp": float(per_head.min()) if len(per_head) else 0.0,
         "max_benefit_per_capita_gbp": float(per_head.max()) if len(per_head) else 0.0,
         "gini_benefit_per_capita": weighted_gini(per_head, pop),
-        "concentration_index": concentration_index(
-            per_head, pop, trusts["imd_score"].to_numpy(float)
-        ),
+        "concentration_index": concentration_index(cell_values, cells[has], cell_depr),
         "by_imd_quintile": by_q,
     }

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner.economics import COST_TIE_BREAK, Options
+from planner.equity_rules import adoption_targets, coverage_rules
 
 BUDGET_TOLERANCE_GBP = 0.5
 
@@ -90,7 +91,8 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
         adoptions: An iterable of (trust, product) pairs, or a boolean mask over
             ``options.table``.
         check_rules: Whether to list broken rules (budget, capacity, one per use case,
-            prerequisites, locks, coverage floors, availability).
+            prerequisites, locks, coverage floors, Core20 parity, minimum adoptions,
+            availability).
 
     Returns:
         The evaluation.
@@ -200,22 +202,14 @@ def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
             zip(chosen["trust"], chosen["product"], strict=True)
         ):
             out.append(f"lock: {lock.product} must not be adopted at {lock.trust}")
-    if scenario.coverage_floor > 0:
-        for tc, r in floor_trusts(options).iterrows():
-            if r["addressable_studies"] <= 0:
-                continue
-            cov = trusts.loc[tc, "coverage"]
-            if cov < scenario.coverage_floor - 1e-6:
-                out.append(
-                    f"trust {tc} covers {cov:.1%} of its studies, under the floor "
-                    f"{scenario.coverage_floor:.0%}"
-                )
+    for rule in coverage_rules(options):
+        text = rule.broken(trusts["coverage"])
+        if text:
+            out.append(text)
+    target = adoption_targets(options)
+    for tc in target.index[trusts["adoptions"].reindex(target.index) < target]:
+        out.append(
+            f"trust {tc} adopts {trusts.at[tc, 'adoptions']} new products, fewer than the "
+            f"{target[tc]} asked for"
+        )
     return out
-
-
-def floor_trusts(options: Options) -> pd.DataFrame:
-    """Return the trusts the coverage floor binds (all, or the most deprived quintile)."""
-    t = options.trusts
-    if options.scenario.floor_applies_to == "core20":
-        return t[t["core20"]]
-    return t

@@ -53,6 +53,7 @@ import pulp
 
 from planner.data import Dataset
 from planner.economics import Options, build_options
+from planner.equity_rules import unit_groups
 from planner.errors import PlannerError
 from planner.evaluate import tier_price
 from planner.model import build_model
@@ -297,8 +298,9 @@ class _Resolver:
 
 
 def _separable(options: Options) -> bool:
-    """Whether buying units can be re-solved one at a time (no maximin term ties them)."""
-    return options.scenario.maximin_weight_gbp <= 0 and len(options.budgets) > 1
+    """Whether buying units can be re-solved one at a time (no maximin term or rule ties them)."""
+    groups = unit_groups(options)
+    return len(groups) > 1 and all(len(g) == 1 for g in groups)
 
 
 def _pair_list(pairs) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from planner.data import Dataset
@@ -87,8 +88,9 @@ def equity_frontier(
     Returns:
         One row per equity weight: equity_weight, benefit_gbp (unweighted), min_coverage,
         core20_coverage, deprivation_coverage_gap (coverage of the least deprived fifth
-        minus the most deprived), concentration_index, and benefit_given_up_gbp against
-        the weight-0 point.
+        minus the most deprived), concentration_index, benefit_given_up_gbp against
+        the weight-0 point, and ``efficient``: no other weight beats the point on both
+        total benefit and the Core20 people's coverage.
     """
     weights = sorted(float(w) for w in weights)
     rows = []
@@ -104,4 +106,27 @@ def equity_frontier(
     base = frame.loc[frame["equity_weight"] == 0, "benefit_gbp"]
     if len(base) and pd.notna(base.iloc[0]):
         frame["benefit_given_up_gbp"] = float(base.iloc[0]) - frame["benefit_gbp"]
+    frame["efficient"] = efficient_points(frame, ("benefit_gbp", "core20_coverage"))
     return frame
+
+
+def efficient_points(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """Whether no other point beats each point on every column (higher is better).
+
+    A point is beaten when another is at least as good on every column and better on one;
+    points with a missing value are never efficient.
+    """
+    if not set(columns) <= set(frame.columns):
+        return pd.Series(False, index=frame.index)
+    values = frame[list(columns)].astype(float)
+    ok = values.notna().all(axis=1)
+    v = values[ok].to_numpy()
+    tol = 1e-9 * np.maximum(np.abs(v).max(axis=0), 1.0)
+    beaten = np.zeros(len(v), dtype=bool)
+    for i in range(len(v)):
+        at_least = (v >= v[i] - tol).all(axis=1)
+        better = (v > v[i] + tol).any(axis=1)
+        beaten[i] = bool((at_least & better).any())
+    out = pd.Series(False, index=frame.index)
+    out[ok] = ~beaten
+    return out

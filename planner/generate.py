@@ -26,6 +26,16 @@ Model and assumptions (ranges and their public sources are listed in ``data/READ
   trusts have higher radiologist vacancy rates, lower local budget headroom per head, lower IT
   capacity and are less likely to have an AI platform already (a little over one trust in
   five has one); these correlations are assumptions, not measured relationships.
+- **Population by national IMD quintile.** Each trust's catchment is spread over England's
+  five IMD quintiles (``imd_q1_share`` .. ``imd_q5_share``, 1 least and 5 most deprived) by
+  an exponential tilt, with no random draw: share_q is proportional to exp(b x (q - 3)) for
+  q = 1..5, with the tilt b found by bisection so that share_5 equals the trust's Core20
+  share exactly (see :func:`quintile_mix`). b = 0 (Core20 share 0.2, England as a whole)
+  gives a fifth in each quintile; a more deprived trust has more people in quintile 5 and
+  fewer in quintile 1. The shares are rounded to 3 decimals, with share_5 kept equal to the
+  Core20 share and the rounding residue put on the largest of quintiles 1 to 4, so the five
+  add up to exactly 1. The single-parameter shape is an assumption; real mixes come from
+  population by IMD quintile (OHID Fingertips) or from LSOA populations and the IMD file.
 - **Products.** With ``n_products=None`` the shipped 24-product catalogue (package data under
   ``planner/catalogue``) is used unchanged. A smaller number takes a seeded subset that keeps
   one product per use case first and never drops a product's prerequisite. A larger number
@@ -150,6 +160,70 @@ _TRUST_FORMS = (
     "{place} Royal Infirmary",
     "{place} Teaching Hospitals",
 )
+
+
+#: Bracket of the tilt searched by :func:`quintile_mix` (wide enough for shares to 1e-17).
+_TILT_BRACKET = (-20.0, 20.0)
+_TILT_ITERATIONS = 200
+
+
+def _tilted(b: float) -> np.ndarray:
+    """Quintile shares proportional to exp(b x (q - 3)), q = 1..5 (summing to 1)."""
+    weights = np.exp(b * (np.arange(1, 6) - 3.0))
+    return weights / weights.sum()
+
+
+def quintile_mix(core20_share: float, decimals: int | None = 3) -> np.ndarray:
+    """Spread a catchment over England's five IMD quintiles from its Core20 share alone.
+
+    The model is an exponential tilt: share_q is proportional to exp(b x (q - 3)) for
+    q = 1 (least deprived) to 5 (most deprived), with b found by bisection so that share_5
+    equals ``core20_share``. A Core20 share of 0.2 gives b = 0 and a fifth in each quintile;
+    a larger share tilts the mix towards quintile 5 (and away from quintile 1), a smaller
+    one towards quintile 1. A share of 0 puts everyone in quintile 1; a share of 1 puts
+    everyone in quintile 5. The computation is deterministic (no random draw).
+
+    Args:
+        core20_share: Share of the catchment in the most deprived national fifth, 0 to 1.
+        decimals: Round to this many decimals (default 3), keeping share_5 equal to
+            ``core20_share`` rounded to the same decimals and the five adding up to exactly
+            1 in those units: the rounding residue goes on the largest of quintiles 1 to 4.
+            ``None`` returns the unrounded tilt.
+
+    Returns:
+        The five shares, quintile 1 first.
+
+    Raises:
+        ValueError: If ``core20_share`` is not a number from 0 to 1.
+    """
+    share = float(core20_share)
+    if not 0.0 <= share <= 1.0:  # also refuses NaN
+        raise ValueError(f"core20_share must be from 0 to 1, got {core20_share!r}")
+    if share == 0.0:
+        mix = np.array([1.0, 0.0, 0.0, 0.0, 0.0])
+    elif share == 1.0:
+        mix = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
+    elif share == 0.2:
+        mix = np.full(5, 0.2)
+    else:
+        low, high = _TILT_BRACKET
+        for _ in range(_TILT_ITERATIONS):
+            mid = 0.5 * (low + high)
+            if _tilted(mid)[4] < share:
+                low = mid
+            else:
+                high = mid
+        mix = _tilted(0.5 * (low + high))
+        mix[4] = share
+        mix[:4] *= (1.0 - share) / mix[:4].sum()
+    if decimals is None:
+        return mix
+    unit = 10**decimals
+    units = np.round(mix * unit).astype(np.int64)
+    units[4] = round(share * unit)
+    residue = unit - units.sum()
+    units[int(np.argmax(mix[:4]))] += residue
+    return units / unit
 
 
 def generate_tables(
@@ -432,6 +506,9 @@ def _make_trusts(
     core20 = core20 * ics_core20[ics_index] / (weighted / pop_sum).to_numpy()
     core20 = np.round(np.clip(core20, 0.005, 0.75), 3)
     imd_score = np.round(np.clip(6.0 + 70.0 * core20 + rng.normal(0.0, 1.5, n), 4.0, 60.0), 1)
+    # Population by national IMD quintile: a deterministic tilt from the Core20 share (no
+    # random draw, so the other columns do not depend on it).
+    quintiles = np.array([quintile_mix(c) for c in core20])
 
     def volume(low_rate: float, high_rate: float, low: int, high: int) -> np.ndarray:
         rate = rng.uniform(low_rate, high_rate, n)
@@ -462,6 +539,7 @@ def _make_trusts(
             "population": population.astype(int),
             "imd_score": imd_score,
             "core20_share": core20,
+            **{f"imd_q{q}_share": quintiles[:, q - 1] for q in range(1, 6)},
             "xray_per_year": xray,
             "ct_per_year": ct,
             "mri_per_year": mri,

@@ -17,8 +17,8 @@ import pandas as pd
 import pulp
 
 from planner.economics import COST_TIE_BREAK, Options
+from planner.equity_rules import adoption_targets, coverage_rules
 from planner.errors import InfeasibleError, Problem, ScenarioError
-from planner.evaluate import floor_trusts
 
 
 @dataclass
@@ -94,8 +94,8 @@ def lock_rows(options: Options) -> tuple[list[int], list[int]]:
         elif lock.adopt and key not in options.existing:
             reasons.append(
                 f"lock forces {lock.product} at {lock.trust}, but it cannot be bought there "
-                f"under the {options.model} model (off the framework, no studies, or its use "
-                "case is already covered)"
+                f"under the {options.model} model (off the framework, no studies, its use "
+                "case is already covered, or its contract would be signed after the horizon)"
             )
     if problems:
         raise ScenarioError(problems)
@@ -150,10 +150,16 @@ def define_capacity(prob, options: Options, x) -> None:
             )
 
 
+def platform_rows(options: Options) -> pd.DataFrame:
+    """Options whose product needs a deployment platform at a trust that has none."""
+    t = options.table
+    has = t["trust"].map(options.trusts["has_platform"]).astype(bool)
+    return t[t["needs_platform"].astype(bool) & ~has]
+
+
 def define_platform(prob, options: Options, x) -> dict:
     """Deployment platform: ``x[t,p] <= y[t]`` for products that need it, at trusts without one."""
-    t = options.table
-    need = t[t["needs_platform"] & ~t["trust"].map(options.trusts["has_platform"])]
+    need = platform_rows(options)
     trusts = sorted(need["trust"].unique())
     y = prob.add_variable_dict("platform", trusts, cat="Binary") if trusts else {}
     for i, tc, pc in zip(need.index, need["trust"], need["product"], strict=True):
@@ -298,23 +304,36 @@ def coverage_terms(options: Options, x, trust: str, rows) -> tuple[list, float, 
     )
 
 
-def define_floors(prob, options: Options, x) -> None:
-    """Coverage floor: ``existing[t] + sum_p s[t,p] x[t,p] >= floor * addressable[t]``."""
-    floor = options.scenario.coverage_floor
-    if floor <= 0:
-        return
+def define_coverage_rules(prob, options: Options, x) -> None:
+    """Coverage floors and Core20 parity (see :mod:`planner.equity_rules`).
+
+    Each rule ``sum_t a[t] coverage[t] >= rhs`` becomes
+    ``sum_t (a[t] / addressable[t]) sum_p s[t,p] x[t,p] >= rhs - sum_t a[t] existing[t] /
+    addressable[t]``; a per-trust floor is the special case ``a[t] = 1``.
+    """
     groups = options.table.groupby("trust").indices
-    for tc in floor_trusts(options).index:
-        pairs, existing, addressable = coverage_terms(options, x, tc, groups.get(tc, []))
-        if addressable <= 0:
-            continue
-        _add(
-            prob,
-            _affine(pairs),
-            pulp.LpConstraintGE,
-            floor * addressable - existing,
-            f"floor[{tc}]",
-        )
+    s = options.table["studies_per_year"].to_numpy()
+    for rule in coverage_rules(options):
+        per_study, constant = rule.linear(options)
+        pairs = [
+            (x[i], coef * float(s[i])) for t, coef in per_study.items() for i in groups.get(t, [])
+        ]
+        _add(prob, _affine(pairs), pulp.LpConstraintGE, rule.rhs - constant, rule.name)
+
+
+def define_min_adoptions(prob, options: Options, x) -> None:
+    """Minimum new adoptions: ``sum_p x[t,p] >= target[t]`` (see ``adoption_targets``)."""
+    groups = options.table.groupby("trust").indices
+    for tc, n in adoption_targets(options).items():
+        if n > 0:
+            rows = groups.get(tc, [])
+            _add(
+                prob,
+                _affine((x[i], 1) for i in rows),
+                pulp.LpConstraintGE,
+                float(n),
+                f"min_adoptions[{tc}]",
+            )
 
 
 def define_maximin(prob, options: Options, x):
@@ -358,7 +377,8 @@ def build_model(
     define_prerequisites(prob, options, x)
     study_cost, tier_vars = define_tiers(prob, options, x)
     unit_cost = define_budget(prob, options, x, y, study_cost, budgets)
-    define_floors(prob, options, x)
+    define_coverage_rules(prob, options, x)
+    define_min_adoptions(prob, options, x)
     m = None if minimise_cost else define_maximin(prob, options, x)
     cost_pairs = [pair for expr in unit_cost.values() for pair in expr.items()]
     if minimise_cost:

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from planner.data import Dataset
+from planner.deprivation import QUINTILES, SHARE_COLUMNS
 from planner.economics import Options, build_options
 from planner.equity import equity_metrics
+from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules
 from planner.errors import PlannerError, SolverError
 from planner.evaluate import Evaluation, evaluate
 from planner.greedy import greedy_plan
@@ -106,7 +108,13 @@ class Plan:
             "trusts_with_new_adoptions": eq["trusts_with_new_adoptions"],
             "coverage": eq["coverage"],
             "min_coverage": eq["min_coverage"],
+            "population_coverage": eq["population_coverage"],
             "core20_coverage": eq["core20_coverage"],
+            **{
+                f"coverage_q{q}": (eq["by_imd_quintile"].get(str(q)) or {}).get("coverage")
+                for q in QUINTILES
+            },
+            "trusts_without_new_adoptions": len(eq["trusts_without_new_adoptions"]),
             "gini_benefit_per_capita": eq["gini_benefit_per_capita"],
             "concentration_index": eq["concentration_index"],
             "mean_go_live_months": _mean_go_live(self.adoptions),
@@ -114,6 +122,36 @@ class Plan:
             "gain_over_greedy_gbp": self.greedy.get("gain_gbp"),
             "marginal_benefit_per_gbp": (self.marginal or {}).get("benefit_per_gbp"),
         }
+
+
+def equity_table(equity: dict) -> pd.DataFrame:
+    """The equity metrics by national IMD fifth, one row each, plus a Core20 and an all row.
+
+    The same figures as the JSON plan's ``equity`` (coverage of the people in each fifth,
+    benefit per head), as a table for the CSV and Excel exports.
+    """
+    rows = [
+        {
+            "group": f"national IMD fifth {q}"
+            + (" (least deprived)" if q == "1" else " (most deprived)" if q == "5" else ""),
+            "people": v["population"],
+            "trusts": v["trusts"],
+            "coverage": v["coverage"],
+            "benefit_per_capita_gbp": v["benefit_per_capita_gbp"],
+        }
+        for q, v in sorted(equity["by_imd_quintile"].items())
+    ]
+    rows.append(
+        {
+            "group": "Core20 people (core20_share x population)",
+            "people": equity["core20_population"],
+            "coverage": equity["core20_coverage"],
+        }
+    )
+    rows.append({"group": "all people", "coverage": equity["population_coverage"]})
+    return pd.DataFrame(
+        rows, columns=["group", "people", "trusts", "coverage", "benefit_per_capita_gbp"]
+    )
 
 
 def _mean_go_live(adoptions: pd.DataFrame) -> float | None:
@@ -181,6 +219,9 @@ def _trust_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
             "population": t["population"].astype(int).to_numpy(),
             "imd_score": t["imd_score"].to_numpy(),
             "imd_quintile": t["imd_quintile"].astype(int).to_numpy(),
+            "core20_share": t["core20_share"].to_numpy(),
+            "core20_population": t["core20_population"].to_numpy(),
+            **{col: t[col].to_numpy() for col in SHARE_COLUMNS},
             "equity_weight": t["equity_weight"].to_numpy(),
             "it_capacity": t["it_capacity"].to_numpy(),
             "adoptions": t["adoptions"].to_numpy(),
@@ -236,15 +277,16 @@ def _binding(options: Options, ev: Evaluation) -> dict:
     budget_units = [
         str(u) for u, r in units.iterrows() if u in cheapest.index and r["slack_gbp"] < cheapest[u]
     ]
-    floor = options.scenario.coverage_floor
-    at_floor = []
-    if floor > 0:
-        cov = ev.trusts["coverage"]
-        at_floor = sorted(str(tc) for tc in cov.index[(cov - floor).abs() < 1e-6])
+    at_limit = [
+        rule
+        for rule in coverage_rules(options)
+        if abs(rule.value(ev.trusts["coverage"]) - rule.rhs) < COVERAGE_TOLERANCE
+    ]
     return {
         "budget_units": budget_units,
         "capacity_trusts": sorted(str(x) for x in full),
-        "floor_trusts": at_floor,
+        "floor_trusts": sorted(r.scope for r in at_limit if r.kind == "floor"),
+        "floor_icss": sorted(r.scope for r in at_limit if r.kind != "floor"),
     }
 
 
@@ -286,7 +328,11 @@ def _marginal(
 def equity_active(scenario: Scenario) -> bool:
     """Whether any equity setting moves the plan away from the unweighted base case."""
     return (
-        scenario.equity_weight > 0 or scenario.maximin_weight_gbp > 0 or scenario.coverage_floor > 0
+        scenario.equity_weight > 0
+        or scenario.maximin_weight_gbp > 0
+        or scenario.coverage_floor > 0
+        or scenario.core20_parity
+        or scenario.min_adoptions_per_trust > 0
     )
 
 
@@ -347,7 +393,13 @@ def solve(
 
     base = None
     if with_base_case and equity_active(scenario):
-        unweighted = scenario.replace(equity_weight=0.0, maximin_weight_gbp=0.0, coverage_floor=0.0)
+        unweighted = scenario.replace(
+            equity_weight=0.0,
+            maximin_weight_gbp=0.0,
+            coverage_floor=0.0,
+            core20_parity=False,
+            min_adoptions_per_trust=0,
+        )
         b_opts = build_options(dataset, unweighted, model)
         b_res = solve_options(b_opts)
         b_ev = evaluate(b_opts, b_res.mask, check_rules=False)

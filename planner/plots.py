@@ -134,8 +134,8 @@ def trust_bars(plan: Plan) -> go.Figure:
         sel = t[t["imd_quintile"] == q]
         if sel.empty:
             continue
-        label = f"IMD quintile {q}" + (
-            " (least deprived)" if q == 1 else " (most deprived)" if q == 5 else ""
+        label = f"national IMD fifth {q}" + (
+            " (least deprived)" if q == 1 else " (most deprived, Core20)" if q == 5 else ""
         )
         fig.add_bar(
             x=sel["trust_name"].tolist(),
@@ -164,7 +164,7 @@ def trust_bars(plan: Plan) -> go.Figure:
     fig.update_layout(
         title="Trusts from least to most deprived",
         height=460,
-        legend_title_text="deprivation",
+        legend_title_text="average IMD score",
         **LAYOUT,
     )
     return fig
@@ -197,7 +197,7 @@ def compare_bars(table: pd.DataFrame) -> go.Figure:
 
 
 def quintile_coverage(plans: list[Plan]) -> go.Figure:
-    """Coverage by IMD quintile under each procurement model."""
+    """Coverage of the people in each national IMD fifth under each procurement model."""
     fig = go.Figure()
     for plan in plans:
         by_q = plan.equity["by_imd_quintile"]
@@ -211,7 +211,8 @@ def quintile_coverage(plans: list[Plan]) -> go.Figure:
         )
     fig.update_layout(
         barmode="group",
-        title="Coverage by deprivation quintile (1 = least deprived, 5 = most)",
+        title="Coverage of the people in each national IMD fifth (1 = least deprived, "
+        "5 = most, the Core20)",
         yaxis={"tickformat": ".0%"},
         height=420,
         **LAYOUT,
@@ -307,46 +308,67 @@ def budget_frontier_figure(frame: pd.DataFrame, current_budget: float | None) ->
 
 
 def equity_frontier_figure(frame: pd.DataFrame) -> go.Figure:
-    """Total benefit against fairness (most deprived fifth's coverage; the coverage gap)."""
+    """Total benefit against fairness as the equity weight rises, every point labelled.
+
+    Filled markers are points no other weight beats on both total benefit and the Core20
+    people's coverage (``efficient``); open markers are beaten by some other weight.
+    """
     ok = frame[frame["status"] != "infeasible"].sort_values("equity_weight")
     fig = make_subplots(
         rows=1,
         cols=2,
         subplot_titles=(
-            "Coverage of the most deprived fifth",
+            "Coverage of the Core20 people (most deprived fifth)",
             "Coverage gap, least minus most deprived fifth",
         ),
         horizontal_spacing=0.12,
     )
     weights = ok["equity_weight"].tolist()
     labels = [f"w={w:g}" for w in weights]
-    # label only the two ends; the hover names every point (middle labels collide)
-    shown = [
-        lab if w in (min(weights, default=0), max(weights, default=0)) else ""
-        for w, lab in zip(weights, labels, strict=True)
-    ]
+    efficient = ok["efficient"].astype(bool).tolist() if "efficient" in ok else [False] * len(ok)
+    # alternate label positions so that neighbouring weights do not collide
+    positions = ["top center" if k % 2 == 0 else "bottom center" for k in range(len(ok))]
     for col, y in ((1, "core20_coverage"), (2, "deprivation_coverage_gap")):
         fig.add_scatter(
             x=ok["benefit_gbp"].tolist(),
             y=ok[y].tolist(),
-            text=shown,
-            customdata=list(zip(labels, ok["min_coverage"].tolist(), strict=True)),
-            mode="lines+markers+text",
-            textposition="top center",
-            marker={"size": 10, "color": "#009E73"},
-            line={"color": "#009E73"},
+            mode="lines",
+            line={"color": "#009E73", "dash": "dot"},
             showlegend=False,
-            hovertemplate="%{customdata[0]}<br>benefit £%{x:,.0f}<br>%{y:.1%}"
-            "<br>lowest trust coverage %{customdata[1]:.1%}<extra></extra>",
+            hoverinfo="skip",
             row=1,
             col=col,
         )
+        for flag, name, symbol in (
+            (True, "not beaten on benefit and Core20 coverage", "circle"),
+            (False, "beaten by another weight", "circle-open"),
+        ):
+            sel = [k for k, e in enumerate(efficient) if e == flag]
+            if not sel:
+                continue
+            fig.add_scatter(
+                x=[ok["benefit_gbp"].iloc[k] for k in sel],
+                y=[ok[y].iloc[k] for k in sel],
+                text=[labels[k] for k in sel],
+                textposition=[positions[k] for k in sel],
+                customdata=[[labels[k], ok["min_coverage"].iloc[k]] for k in sel],
+                mode="markers+text",
+                marker={"size": 11, "color": "#009E73", "symbol": symbol, "line": {"width": 2}},
+                name=name,
+                legendgroup=name,
+                showlegend=col == 1,
+                hovertemplate="%{customdata[0]}<br>benefit £%{x:,.0f}<br>%{y:.1%}"
+                "<br>lowest trust coverage %{customdata[1]:.1%}<extra></extra>",
+                row=1,
+                col=col,
+            )
         fig.update_yaxes(tickformat=".0%", row=1, col=col)
         ticks, text = money_ticks(ok["benefit_gbp"].tolist(), n=5, include_zero=False)
         fig.update_xaxes(tickvals=ticks, ticktext=text, title_text="total benefit", row=1, col=col)
     fig.update_layout(
         title="Equity against efficiency as the equity weight w rises (0 = unweighted)",
-        height=440,
+        height=460,
+        legend={"orientation": "h", "y": -0.2},
         **LAYOUT,
     )
     return fig

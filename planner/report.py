@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.plan import Plan, clean
+from planner.plan import Plan, clean, equity_table
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -79,6 +79,7 @@ def plan_sheets(plan: Plan) -> dict[str, pd.DataFrame]:
         "trusts": plan.trusts,
         "icss": plan.icss,
         "buying_units": plan.units,
+        "equity": equity_table(plan.equity),
     }
 
 

@@ -31,9 +31,10 @@ import pulp
 
 from planner.data import Dataset
 from planner.economics import COST_TIE_BREAK, Options, annuity_from, build_options, discount_at
+from planner.equity_rules import adoption_targets, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
-from planner.evaluate import floor_trusts, tier_price
-from planner.model import _add, _affine, add_tier_batch, lock_rows
+from planner.evaluate import tier_price
+from planner.model import _add, _affine, add_tier_batch, lock_rows, platform_rows
 from planner.scenario import Scenario
 from planner.solve import quiet_stdout
 
@@ -173,7 +174,6 @@ class RolloutModel:
 
 def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
     """Build the rollout MILP (see the module docstring); building never solves."""
-    sc = options.scenario
     t = options.table
     years = settings.years
     f = year_factors(options, settings)
@@ -224,7 +224,7 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
                 )
 
     # platform bought by the year a product that needs it is signed
-    need = t[t["needs_platform"] & ~t["trust"].map(options.trusts["has_platform"])]
+    need = platform_rows(options)
     plat_trusts = sorted(need["trust"].unique())
     plat = {}
     if plat_trusts:
@@ -313,21 +313,21 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
                     f"budget[{unit},{y + 1}]",
                 )
 
-    # coverage floors, reached by the end of the rollout
-    if sc.coverage_floor > 0:
-        groups = t.groupby("trust").indices
-        for tc, tr in floor_trusts(options).iterrows():
-            if tr["addressable_studies"] <= 0:
-                continue
-            rows = groups.get(tc, [])
-            pairs = [(start[(i, y)], float(studies[i])) for i in rows for y in range(years)]
-            _add(
-                prob,
-                _affine(pairs),
-                pulp.LpConstraintGE,
-                sc.coverage_floor * tr["addressable_studies"] - tr["existing_studies"],
-                f"floor[{tc}]",
-            )
+    # fairness rules, met by the end of the rollout (see planner.equity_rules)
+    groups = t.groupby("trust").indices
+    for rule in coverage_rules(options):
+        per_study, constant = rule.linear(options)
+        pairs = [
+            (start[(i, y)], coef * float(studies[i]))
+            for tc, coef in per_study.items()
+            for i in groups.get(tc, [])
+            for y in range(years)
+        ]
+        _add(prob, _affine(pairs), pulp.LpConstraintGE, rule.rhs - constant, rule.name)
+    for tc, need in adoption_targets(options).items():
+        if need > 0:
+            pairs = [(start[(i, y)], 1.0) for i in groups.get(tc, []) for y in range(years)]
+            _add(prob, _affine(pairs), pulp.LpConstraintGE, float(need), f"min_adoptions[{tc}]")
 
     objective = [(start[(i, y)], float(f.benefit[i, y])) for i in range(n) for y in range(years)]
     objective += [(v, -COST_TIE_BREAK * c) for expr in unit_cost.values() for v, c in expr.items()]
@@ -362,8 +362,8 @@ def solve_rollout(
 ) -> Rollout:
     """Plan the rollout year by year.
 
-    Buying units share no constraint, so under the local and ICS models each unit's rollout
-    is solved on its own (as for single-period plans); the time limit covers the whole.
+    Buying units that share no constraint are solved on their own (as for single-period
+    plans, see :func:`planner.equity_rules.unit_groups`); the time limit covers the whole.
 
     Raises:
         InfeasibleError: If no rollout meets the scenario.
@@ -379,14 +379,11 @@ def solve_rollout(
     started = time.perf_counter()
     deadline = started + scenario.time_limit_s
     options = build_options(dataset, scenario, model)
-    parts = (
-        [options]
-        if len(options.budgets) == 1
-        else [options.for_units([u]) for u in options.budgets.index]
-    )
+    groups = unit_groups(options)
+    parts = [options] if len(groups) == 1 else [options.for_units(g) for g in groups]
     solved, reasons = [], []
     for part in parts:
-        if part.table.empty and not part.scenario.locks and part.scenario.coverage_floor <= 0:
+        if part.table.empty and not part.scenario.locks and not has_rules(part):
             continue
         try:
             solved.append(_solve_part(part, settings, max(deadline - time.perf_counter(), 0.5)))

@@ -20,6 +20,8 @@ import yaml
 from planner.errors import Problem, ScenarioError
 
 MODELS = ("local", "ics", "central")
+#: What a coverage floor can bind (see ``Scenario.floor_applies_to``).
+FLOOR_TARGETS = ("all", "core20", "core20_trusts")
 
 
 def _f(default, doc: str, *, lo=None, hi=None, choices=None):
@@ -179,9 +181,44 @@ class Scenario:
     )
     floor_applies_to: str = _f(
         "all",
-        "Which trusts the coverage floor binds: all, or core20 (the most deprived "
-        "fifth of trusts by IMD score)",
-        choices=("all", "core20"),
+        "What the coverage floor binds: all (every trust), core20 (the coverage delivered "
+        "to the Core20 people of each ICS: its trusts' coverage weighted by core20_share x "
+        "population, so it bites in a 1-trust ICS as in England) or core20_trusts (every "
+        "trust whose core20_share is above core20_trust_threshold)",
+        choices=FLOOR_TARGETS,
+    )
+    core20_trust_threshold: float = _f(
+        0.2,
+        "Core20 share above which a trust is bound by a core20_trusts floor (0.2: more "
+        "than England's own fifth of its people in the most deprived national fifth)",
+        lo=0,
+        hi=1,
+    )
+    min_adoptions_per_trust: int = _f(
+        0,
+        "Every trust adopts at least this many new products, or as many as it can "
+        "(bounded by its IT capacity and what it can buy) if fewer (0 = off)",
+        lo=0,
+        hi=20,
+    )
+    core20_parity: bool = _f(
+        False,
+        "The Core20 people of each ICS get at least the ICS's average coverage",
+    )
+    deprivation_reference: str = _f(
+        "national",
+        "How deprivation is judged: national (each trust's population across England's IMD "
+        "fifths, from imd_q1_share..imd_q5_share or else the national fifth of its "
+        "imd_score) or dataset (trusts ranked against the other trusts of the file: "
+        "differs between an ICS and England, so only for comparison)",
+        choices=("national", "dataset"),
+    )
+    imd_cut_points: tuple[float, ...] = _f(
+        (8.49, 13.79, 21.35, 34.17),
+        "The four IMD scores that divide England's neighbourhoods (LSOAs) into national "
+        "fifths, least to most deprived; used for trusts without imd_q*_share columns "
+        "(approximate boundaries of the English Indices of Deprivation 2019, MHCLG; set "
+        "those of the IMD release your imd_score comes from)",
     )
     locks: tuple[Lock, ...] = _f((), "Products forced in or out at trusts")
     procurement: dict[str, Route] = field(
@@ -238,6 +275,8 @@ class Scenario:
                 v = {k: dataclasses.asdict(r) for k, r in sorted(v.items())}
             elif f.name == "locks":
                 v = [dataclasses.asdict(lk) for lk in v]
+            elif isinstance(v, tuple):
+                v = list(v)
             out[f.name] = v
         return out
 
@@ -299,6 +338,8 @@ def _check_value(name: str, f, value, where: str, problems: list[Problem]):
         except ValueError as exc:
             problems.append(Problem(where, None, name, str(exc), "write e.g. 2.5m or 750k"))
             return None
+    if isinstance(default, tuple):
+        return _check_cut_points(name, value, where, problems, default)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             problems.append(
@@ -366,6 +407,26 @@ def _check_value(name: str, f, value, where: str, problems: list[Problem]):
             )
         return value
     return value
+
+
+def _check_cut_points(name: str, value, where: str, problems: list[Problem], default):
+    """Check a list of ascending IMD score boundaries (as many as the default has)."""
+    n = len(default)
+    fix = f"give {n} increasing scores between 0 and 100, e.g. {list(default)}"
+    if isinstance(value, str) or not isinstance(value, list | tuple) or len(value) != n:
+        problems.append(Problem(where, None, name, f"{value!r} is not a list of {n}", fix))
+        return default
+    try:
+        out = tuple(float(v) for v in value if not isinstance(v, bool))
+    except (TypeError, ValueError):
+        out = ()
+    ok = len(out) == n and all(math.isfinite(v) and 0 <= v <= 100 for v in out)
+    if not ok or any(b <= a for a, b in zip(out, out[1:], strict=False)):
+        problems.append(
+            Problem(where, None, name, f"{list(value)!r} are not increasing scores", fix)
+        )
+        return default
+    return out
 
 
 def _build(cls, data: dict, where: str, problems: list[Problem], prefix: str = ""):

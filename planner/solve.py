@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+import pandas as pd
 import pulp
 
 from planner.economics import Options
+from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
-from planner.evaluate import floor_trusts
 from planner.model import Model, build_model, lock_rows
 
 
@@ -86,24 +87,24 @@ def run_highs(model: Model, time_limit_s: float, mip_gap: float, threads: int):
 def solve_options(options: Options) -> SolveResult:
     """Build and solve the plan MILP for ``options``.
 
-    Buying units share no constraint, so when the objective has no maximin term (which ties
-    all trusts together) each unit is solved on its own and the plans are put together:
-    the same optimum, found much faster for the ICS model of a national dataset. The time
-    limit covers the whole solve.
+    Buying units that share no constraint (see :func:`planner.equity_rules.unit_groups`:
+    a maximin term ties all trusts, a Core20 floor ties the trusts of an ICS) are solved
+    on their own and the plans put together: the same optimum, found much faster for the
+    ICS model of a national dataset. The time limit covers the whole solve.
 
     Raises:
         InfeasibleError: If no plan meets the scenario (with the reasons).
         SolverError: If the solver stops without a feasible plan.
     """
-    units = list(options.budgets.index)
-    if len(units) == 1 or options.scenario.maximin_weight_gbp > 0:
+    groups = unit_groups(options)
+    if len(groups) == 1:
         return _solve_single(options, options.scenario.time_limit_s)
     deadline = time.perf_counter() + options.scenario.time_limit_s
     mask = np.zeros(len(options.table), dtype=bool)
-    rows_of = options.table.groupby("unit", sort=True).indices
+    unit_col = options.table["unit"].to_numpy()
     parts, reasons = [], []
-    for unit in units:
-        part = options.for_units([unit])
+    for group in groups:
+        part = options.for_units(group)
         if part.table.empty and not _needs_solve(part):
             continue
         try:
@@ -112,7 +113,7 @@ def solve_options(options: Options) -> SolveResult:
             reasons += exc.reasons
             continue
         if len(part.table):
-            mask[rows_of[unit]] = res.mask
+            mask[np.isin(unit_col, group)] = res.mask
         parts.append(res)
     if reasons:
         raise InfeasibleError(reasons)
@@ -134,8 +135,8 @@ def solve_options(options: Options) -> SolveResult:
 
 
 def _needs_solve(options: Options) -> bool:
-    """Whether a unit with no options still has something to check (locks or floors)."""
-    return bool(options.scenario.locks) or options.scenario.coverage_floor > 0
+    """Whether a unit with no options still has something to check (locks or rules)."""
+    return bool(options.scenario.locks) or has_rules(options)
 
 
 def _solve_single(options: Options, time_limit_s: float) -> SolveResult:
@@ -191,7 +192,6 @@ def diagnose(options: Options) -> list[str]:
     own; coverage floors that no plan can reach whatever the money; then the least money the
     locks and floors need in each buying unit against its budget.
     """
-    sc = options.scenario
     t = options.table
     reasons: list[str] = []
     forced_in, forced_out = lock_rows(options)
@@ -210,44 +210,105 @@ def diagnose(options: Options) -> list[str]:
     if reasons:
         return reasons
 
-    free = build_model(options, budgets=None, minimise_cost=True)
-    status, _ = run_highs(free, 60.0, 1e-6, 1)
-    S = highspy.HighsModelStatus
-    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
-        if sc.coverage_floor > 0:
-            groups = t.groupby("trust").indices
-            for tc, tr in floor_trusts(options).iterrows():
-                rows = groups.get(tc, [])
-                best = t.iloc[rows].groupby("use_case")["studies_per_year"].max()
-                best = best.sort_values(ascending=False).head(int(tr["it_capacity"])).sum()
-                if tr["addressable_studies"] > 0:
-                    reach = (tr["existing_studies"] + best) / tr["addressable_studies"]
-                    if reach < sc.coverage_floor - 1e-9:
-                        reasons.append(
-                            f"trust {tc} can cover at most {reach:.0%} of its studies (IT "
-                            f"capacity {int(tr['it_capacity'])}, catalogue under "
-                            f"{options.model}), below the coverage floor "
-                            f"{sc.coverage_floor:.0%}"
-                        )
+    need = least_money(options)
+    if need is None:
+        if has_rules(options):
+            reasons += _rules_out_of_reach(options)
             if not reasons:
                 reasons.append(
-                    f"the coverage floor {sc.coverage_floor:.0%} cannot be met together with "
-                    "the locks, IT capacity and prerequisites"
+                    "the coverage floor, Core20 parity or minimum adoptions cannot be met "
+                    "together with the locks, IT capacity and prerequisites"
                 )
         else:
             reasons.append(
                 "the locks cannot be met together with IT capacity, use cases and prerequisites"
             )
         return reasons
-    what = "locks and coverage floors" if sc.coverage_floor > 0 else "locks"
-    for unit, expr in free.unit_cost.items():
-        need = float(expr.value() or 0.0)
+    what = _what_binds(options)
+    for unit, cost in need.items():
         budget = float(options.budgets[unit])
-        if need > budget + 0.5:
+        if cost > budget + 0.5:
             reasons.append(
-                f"the {what} alone cost at least £{need:,.0f} in {unit}, more than its budget "
+                f"{what} alone cost at least £{cost:,.0f} in {unit}, more than its budget "
                 f"£{budget:,.0f}"
             )
     if not reasons:
         reasons.append("the scenario's constraints cannot all be met together")
+    return reasons
+
+
+def _what_binds(options: Options) -> str:
+    """Name the locks and fairness rules a scenario sets, in words ('the locks and ...')."""
+    sc = options.scenario
+    parts = [
+        name
+        for name, on in (
+            ("the locks", bool(sc.locks)),
+            ("the coverage floor", sc.coverage_floor > 0),
+            ("Core20 parity", sc.core20_parity),
+            ("the minimum adoptions", sc.min_adoptions_per_trust > 0),
+        )
+        if on
+    ]
+    if not parts:
+        return "the locks"
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return text
+
+
+def least_money(options: Options) -> pd.Series | None:
+    """Least money each buying unit needs for the locks and fairness rules, whatever its budget.
+
+    A minimum-cost solve with no budget. Returns None when no amount of money meets them.
+    """
+    free = build_model(options, budgets=None, minimise_cost=True)
+    sc = options.scenario
+    status, _ = run_highs(free, sc.time_limit_s, 1e-6, sc.threads)
+    S = highspy.HighsModelStatus
+    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return None
+    return pd.Series(
+        {unit: float(expr.value() or 0.0) for unit, expr in free.unit_cost.items()}, dtype=float
+    )
+
+
+def best_coverage(options: Options) -> pd.Series:
+    """The most coverage each trust could reach whatever the money.
+
+    Its largest product per use case, best first, up to its IT capacity (an upper bound:
+    prerequisites and platforms are ignored).
+    """
+    t = options.table
+    tr = options.trusts
+    best = t.groupby(["trust", "use_case"])["studies_per_year"].max()
+    out = {}
+    for tc in tr.index:
+        extra = best.get(tc, pd.Series(dtype=float)).sort_values(ascending=False)
+        extra = float(extra.head(int(tr.at[tc, "it_capacity"])).sum())
+        addr = float(tr.at[tc, "addressable_studies"])
+        out[tc] = (float(tr.at[tc, "existing_studies"]) + extra) / addr if addr > 0 else np.nan
+    return pd.Series(out, dtype=float)
+
+
+def _rules_out_of_reach(options: Options) -> list[str]:
+    """Coverage rules that no plan can meet whatever the money."""
+    reach = best_coverage(options)
+    reasons = []
+    for rule in coverage_rules(options):
+        if rule.kind == "core20_parity":
+            continue  # full coverage everywhere meets parity: never out of reach alone
+        best = rule.value(reach)
+        if best < rule.rhs - COVERAGE_TOLERANCE:
+            if rule.kind == "floor":
+                cap = int(options.trusts.at[rule.scope, "it_capacity"])
+                who = (
+                    f"trust {rule.scope} can cover at most {best:.1%} of its studies (IT "
+                    f"capacity {cap}, catalogue under {options.model})"
+                )
+            else:
+                who = (
+                    f"the Core20 people of {rule.scope} can get at most {best:.1%} coverage "
+                    f"(its trusts' IT capacity, catalogue under {options.model})"
+                )
+            reasons.append(f"{who}, below the coverage floor {rule.rhs:.0%}")
     return reasons

@@ -346,3 +346,74 @@ def test_explain_page_shows_reasons_and_the_trust_summary():
     assert "More money" in at.markdown[0].value
     labels = {b.label for b in at.get("download_button")}
     assert "Download the trust's one-page summary (HTML)" in labels
+
+
+# --- Equity in front of the user -------------------------------------------------------
+
+
+def table_with(at: AppTest, column: str):
+    """The one table on the page with a column of this label."""
+    (table,) = [d.value for d in at.dataframe if column in d.value.columns]
+    return table
+
+
+def _default_plan(**changes):
+    import planner
+    from app_pages.shared import DEFAULTS
+
+    data = planner.load_dataset(ROOT / "data" / "default_ics")
+    scenario = DEFAULTS.replace(budget_gbp=2_000_000, **changes)
+    return data, planner.solve(data, scenario)
+
+
+def test_plan_page_names_the_trust_left_out_and_the_price_of_including_it():
+    from planner.equity_check import equity_findings
+
+    at = run_page()
+    warnings = [w.value for w in at.warning]
+    data, plan = _default_plan()
+    expected = [f.sentence for f in equity_findings(data, plan)]
+    assert warnings == expected
+    left = warnings[0]
+    assert left.startswith("Brackenholt and Coldmoor Hospitals NHS Trust gets no new AI tool")
+    assert re.search(r"Giving every trust at least one would give up £\d+k of benefit \(\d", left)
+    gap = warnings[1]
+    assert re.match(r"The most deprived fifth of the population gets \d+\.\d% coverage", gap)
+
+
+def test_plan_page_says_local_weights_cannot_move_money():
+    at = run_page(model="local", equity_weight=1.0)
+    notes = [i.value for i in at.info]
+    assert any("equity weights cannot move money between trusts" in n for n in notes)
+    assert metrics(at)["Given up for equity"] == "£0"
+
+
+def test_compare_headline_names_the_most_and_least_equitable_way_of_buying():
+    at = run_page("app_pages/compare.py")
+    text = " ".join(md.value for md in at.markdown)
+    assert "does the most good" in text
+    match = re.search(
+        r"\*\*([^*]+)\*\* is the most equitable: it gives the most deprived fifth "
+        r"(\d+\.\d)% coverage, against (\d+\.\d)% under \*\*([^*]+)\*\*, the least "
+        r"equitable",
+        text,
+    )
+    assert match, text
+    fair, unfair = float(match.group(2)), float(match.group(3))
+    assert fair > unfair
+    table = table_with(at, "Core20 people's coverage")
+    by_model = table.set_index("Way of buying")["Core20 people's coverage"]
+    assert round(100 * by_model[match.group(1)], 1) == fair
+    assert round(100 * by_model[match.group(4)], 1) == unfair
+
+
+def test_frontier_page_labels_each_weight_and_marks_unbeaten_points():
+    at = run_page("app_pages/frontier.py")
+    table = table_with(at, "Not beaten")
+    assert table["Equity weight w"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert set(table["Not beaten"]) <= {"yes", "no"}
+    assert "yes" in set(table["Not beaten"])
+    fig = spec(at, "equity_frontier")
+    labels = sorted(t for trace in fig["data"] for t in trace.get("text") or [])
+    assert labels == sorted(["w=0", "w=0.25", "w=0.5", "w=0.75", "w=1"] * 2)
+    assert any("can fall as well as rise" in c.value for c in at.caption)

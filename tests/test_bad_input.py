@@ -160,6 +160,9 @@ RNV = row_of("trusts", trust_code="RNV")
 RHM = row_of("trusts", trust_code="RHM")
 RCF = row_of("trusts", trust_code="RCF")
 RBH = row_of("trusts", trust_code="RBH")
+RST = row_of("trusts", trust_code="RST")
+RWY = row_of("trusts", trust_code="RWY")
+QUINTILE_SHARES = [f"imd_q{q}_share" for q in range(1, 6)]
 
 CASES = [
     pytest.param(
@@ -334,6 +337,39 @@ CASES = [
         [("deployments.csv", next_row("deployments"), "product_code", "already has 'CXR-LUM'")],
         id="two-deployments-in-one-use-case",
     ),
+    pytest.param(
+        set_cell("trusts", RCF, "imd_q1_share", "0.078"),  # was 0.148: the five add up to 0.93
+        [("trusts.csv", RCF, "imd_q1_share", "imd_q1_share..imd_q5_share add up to 0.93, not 1")],
+        id="quintile-shares-not-adding-to-one",
+    ),
+    pytest.param(
+        combine(
+            set_cell("trusts", RHM, "imd_q3_share", ""), set_cell("trusts", RHM, "imd_q4_share", "")
+        ),
+        [
+            (
+                "trusts.csv",
+                RHM,
+                "imd_q3_share",
+                "imd_q3_share, imd_q4_share are blank but the other quintile shares are given",
+            )
+        ],
+        id="quintile-shares-partly-given",
+    ),
+    pytest.param(
+        # q5 0.34 -> 0.3 and q4 0.248 -> 0.288: still adding up to 1, but not core20_share 0.34
+        combine(
+            set_cell("trusts", RST, "imd_q5_share", "0.3"),
+            set_cell("trusts", RST, "imd_q4_share", "0.288"),
+        ),
+        [("trusts.csv", RST, "imd_q5_share", "imd_q5_share 0.3 differs from core20_share 0.34")],
+        id="quintile-5-share-not-core20",
+    ),
+    pytest.param(
+        set_cell("trusts", RWY, "imd_q2_share", "1.2"),
+        [("trusts.csv", RWY, "imd_q2_share", "1.2 is too large")],
+        id="quintile-share-above-one",
+    ),
 ]
 
 #: Cases also run through ``planner validate``.
@@ -344,6 +380,7 @@ VALIDATE_IDS = {
     "not-utf8",
     "tier-price-rising",
     "platform-product-at-trust-without-platform",
+    "quintile-shares-not-adding-to-one",
 }
 
 
@@ -460,6 +497,63 @@ def test_several_cross_file_problems_are_all_reported(tmp_path, capsys):
     )
 
 
+def test_quintile_share_problems_read_exactly(tmp_path, capsys):
+    data = broken_copy(
+        tmp_path,
+        combine(
+            set_cell("trusts", RAS, "imd_q2_share", ""),  # one of five blank
+            set_cell("trusts", RCF, "imd_q1_share", "0.078"),  # adds up to 0.93
+            set_cell("trusts", RBH, "core20_share", "0.45"),  # q5 stays 0.5
+        ),
+    )
+    code, out, err = run(capsys, "validate", "--data", data)
+    assert code == 2
+    assert out == ""
+    assert err.strip().splitlines() == [
+        f"error: trusts.csv row {RAS} column imd_q2_share: imd_q2_share is blank but the other "
+        "quintile shares are given; give all five quintile shares or leave all five blank",
+        f"error: trusts.csv row {RCF} column imd_q1_share: imd_q1_share..imd_q5_share add up to "
+        "0.93, not 1; make the five shares add up to 1",
+        f"error: trusts.csv row {RBH} column imd_q5_share: imd_q5_share 0.5 differs from "
+        "core20_share 0.45 (both are the share in the most deprived national fifth); "
+        "make core20_share equal imd_q5_share",
+    ]
+
+
+def test_quintile_shares_within_the_tolerance_are_accepted(tmp_path, capsys):
+    # RCF's q5 0.26 -> 0.264: the five add up to 1.004 and q5 is 0.004 above core20_share
+    data = broken_copy(tmp_path, set_cell("trusts", RCF, "imd_q5_share", "0.264"))
+    code, out, err = run(capsys, "validate", "--data", data)
+    assert (code, err) == (0, "")
+    assert "8 trusts" in out
+
+
+def test_trusts_without_quintile_columns_still_load(tmp_path, capsys):
+    from planner.data import load_dataset
+
+    data = broken_copy(tmp_path, combine(*(drop_column("trusts", c) for c in QUINTILE_SHARES)))
+    assert "imd_q1_share" not in read_rows(data / "trusts.csv")[0]
+    code, out, err = run(capsys, "validate", "--data", data)
+    assert (code, err) == (0, "")
+    assert "8 trusts" in out
+    trusts = load_dataset(data).trusts
+    assert list(trusts.columns[5:10]) == QUINTILE_SHARES
+    assert trusts[QUINTILE_SHARES].dtypes.eq("float64").all()
+    assert trusts[QUINTILE_SHARES].isna().all().all()
+    assert not trusts[QUINTILE_SHARES].notna().all(axis=1).any()
+
+
+def test_quintile_shares_blank_for_some_trusts_load_as_nan(tmp_path):
+    from planner.data import load_dataset
+
+    blank = [set_cell("trusts", RBH, c, "") for c in QUINTILE_SHARES]
+    trusts = load_dataset(broken_copy(tmp_path, combine(*blank))).trusts
+    given = trusts[QUINTILE_SHARES].notna().all(axis=1)
+    assert given.to_dict() == {code: code != "RBH" for code in trusts.index}
+    assert trusts.loc["RBH", QUINTILE_SHARES].isna().all()
+    assert trusts.loc["RST", QUINTILE_SHARES].tolist() == [0.097, 0.133, 0.182, 0.248, 0.34]
+
+
 def test_dataset_path_that_does_not_exist(tmp_path, capsys):
     code, _, err = run(capsys, "solve", "--data", tmp_path / "nowhere", "--budget", "2m")
     assert_problems(code, err, [(str(tmp_path / "nowhere"), None, None, "does not exist")])
@@ -547,6 +641,32 @@ def test_workbook_cell_problems_name_sheet_row_and_column(
     set_sheet_cell(book, sheet, row, column, value)
     code, _, err = run(capsys, "solve", "--data", book, "--budget", "2m")
     assert_problems(code, err, [(f"data.xlsx sheet {sheet}", row, column, words)])
+
+
+def test_workbook_quintile_shares_are_checked(tmp_path, capsys):
+    book = write_workbook(tmp_path / "data.xlsx")
+    set_sheet_cell(book, "trusts", RCF, "imd_q1_share", 0.078)
+    set_sheet_cell(book, "trusts", RST, "imd_q4_share", None)
+    code, _, err = run(capsys, "validate", "--data", book)
+    assert err.strip().splitlines() == [
+        f"error: data.xlsx sheet trusts row {RCF} column imd_q1_share: "
+        "imd_q1_share..imd_q5_share add up to 0.93, not 1; make the five shares add up to 1",
+        f"error: data.xlsx sheet trusts row {RST} column imd_q4_share: imd_q4_share is blank "
+        "but the other quintile shares are given; give all five quintile shares or leave all "
+        "five blank",
+    ]
+    assert code == 2
+
+
+def test_workbook_without_quintile_columns_loads_with_nan_shares(tmp_path):
+    from planner.data import load_dataset
+
+    folder = broken_copy(tmp_path, combine(*(drop_column("trusts", c) for c in QUINTILE_SHARES)))
+    book = write_workbook(tmp_path / "data.xlsx", src=folder)
+    trusts = load_dataset(book).trusts
+    assert trusts[QUINTILE_SHARES].isna().all().all()
+    with_shares = load_dataset(write_workbook(tmp_path / "full.xlsx")).trusts
+    assert with_shares.loc["RBH", QUINTILE_SHARES].tolist() == [0.036, 0.07, 0.135, 0.259, 0.5]
 
 
 def test_workbook_booleans_are_accepted(tmp_path, capsys):

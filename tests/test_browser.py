@@ -264,6 +264,27 @@ def test_plan_page_shows_title_key_figures_and_heatmap(page):
     no_exception(page)
 
 
+def test_plan_page_names_the_trust_left_out_and_the_cost_of_including_it(page):
+    """On the default ICS at £2m the most deprived trust gets nothing; the page says so."""
+    import planner
+    from app_pages.shared import DEFAULTS
+    from planner.equity_check import equity_findings
+
+    data = planner.load_dataset(ROOT / "data" / "default_ics")
+    plan = planner.solve(data, DEFAULTS.replace(budget_gbp=2_000_000))
+    (expected,) = [f.sentence for f in equity_findings(data, plan) if f.kind == "left_out"]
+    alert = page.get_by_test_id("stAlert").filter(has_text="gets no new AI tool")
+    expect(alert).to_have_count(1, timeout=HANG_GUARD_MS)
+    text = alert.inner_text().strip()
+    assert text == expected
+    assert text.startswith("Brackenholt and Coldmoor Hospitals NHS Trust gets no new AI tool")
+    assert re.search(r"Giving every trust at least one would give up £\d+k of benefit", text)
+    alert.scroll_into_view_if_needed()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "plan_equity.png"))
+    no_exception(page)
+
+
 def test_budget_slider_changes_the_plan_and_redraws(page):
     """Each ArrowRight on the budget slider re-plans; time from key press to redraw."""
     budget = slider(page, BUDGET)

@@ -25,7 +25,7 @@ ENGLAND = ROOT / "data" / "england"
 PRODUCTS = pd.read_csv(DEFAULT / "products.csv").set_index("product_code")
 TRUSTS = pd.read_csv(DEFAULT / "trusts.csv").set_index("trust_code")
 FORMULA_START = ("=", "+", "-", "@")
-PLAN_SHEETS = {"summary", "adoptions", "trusts", "icss", "buying_units"}
+PLAN_SHEETS = {"summary", "adoptions", "trusts", "icss", "buying_units", "equity"}
 
 
 def solve_json(tmp: Path, *args, name: str = "plan.json") -> dict:

@@ -10,6 +10,7 @@ from planner.generate import (
     TABLES,
     generate_tables,
     load_catalogue,
+    quintile_mix,
     table_to_csv,
     write_tables,
 )
@@ -18,6 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 DICTIONARY = REPO / "planner" / "schema" / "dictionary.csv"
 ENGLAND = REPO / "data" / "england"
 DEFAULT_ICS = REPO / "data" / "default_ics"
+QUINTILE_SHARES = [f"imd_q{q}_share" for q in range(1, 6)]
 CATALOGUE = REPO / "planner" / "catalogue"
 CATALOGUE_USE_CASES = {
     "chest_xray",
@@ -122,7 +124,7 @@ def test_england_sizes_give_42_icss_with_1_to_8_trusts_each():
 def test_shapes_for_200_trusts_and_60_products():
     tables = generate_tables(n_ics=42, n_trusts=200, n_products=60, seed=11)
     assert tables["icss"].shape == (42, 3)
-    assert tables["trusts"].shape == (200, 14)
+    assert tables["trusts"].shape == (200, 19)
     assert tables["products"].shape == (60, 20)
     assert len(tables["price_tiers"]) >= 60
     assert len(tables["deployments"]) >= 1
@@ -281,3 +283,96 @@ def test_write_tables_round_trips_and_checks_columns(tmp_path):
     with pytest.raises(ValueError, match="missing"):
         write_tables({"icss": tables["icss"]}, tmp_path / "other")
     assert not np.any([(tmp_path / "other" / f"{name}.csv").exists() for name in TABLES])
+
+
+# --------------------------------------------------------------------------------------------
+# population by national IMD quintile
+
+
+def thousandths(shares) -> list[int]:
+    return [round(float(v) * 1000) for v in shares]
+
+
+def test_quintile_mix_at_core20_share_0_2_is_a_fifth_each():
+    assert quintile_mix(0.2).tolist() == [0.2, 0.2, 0.2, 0.2, 0.2]
+    assert quintile_mix(0.2, decimals=None).tolist() == [0.2, 0.2, 0.2, 0.2, 0.2]
+
+
+@pytest.mark.parametrize(
+    ("core20", "expected"),
+    [
+        (0.03, [0.526, 0.257, 0.126, 0.061, 0.03]),
+        (0.19, [0.21, 0.205, 0.2, 0.195, 0.19]),
+        (0.26, [0.148, 0.17, 0.196, 0.226, 0.26]),
+        (0.5, [0.036, 0.07, 0.135, 0.259, 0.5]),
+        (0.0, [1.0, 0.0, 0.0, 0.0, 0.0]),
+        (1.0, [0.0, 0.0, 0.0, 0.0, 1.0]),
+    ],
+)
+def test_quintile_mix_values(core20, expected):
+    assert quintile_mix(core20).tolist() == expected
+
+
+def test_quintile_mix_is_an_exponential_tilt_hitting_the_core20_share():
+    for core20 in (0.005, 0.03, 0.13, 0.34, 0.75):
+        mix = quintile_mix(core20, decimals=None)
+        assert mix[4] == core20
+        assert mix.sum() == pytest.approx(1.0, abs=1e-12)
+        ratios = mix[1:] / mix[:-1]  # exp(b) between neighbouring quintiles: one constant
+        assert ratios == pytest.approx(np.full(4, ratios[0]), rel=1e-9)
+        assert (ratios[0] > 1) == (core20 > 0.2)
+
+
+def test_quintile_mix_rounds_to_thousandths_adding_to_one_with_q5_the_core20_share():
+    for k in range(1001):
+        core20 = k / 1000
+        mix = quintile_mix(core20)
+        assert mix[4] == core20, core20
+        assert sum(thousandths(mix)) == 1000, core20
+        assert mix.sum() == pytest.approx(1.0, abs=1e-12)
+        assert (mix >= 0).all(), core20
+        assert thousandths(mix) == [v * 1000 for v in mix.tolist()], core20  # 3 decimals
+        exact = quintile_mix(core20, decimals=None)
+        assert np.abs(mix - exact).max() <= 0.0025, core20
+
+
+def test_quintile_mix_puts_the_rounding_residue_on_the_largest_of_q1_to_q4():
+    # 0.091: q1..q4 round to 352 + 251 + 179 + 128 thousandths, one too many with q5's 91,
+    # so q1 (the largest) gives one up
+    assert thousandths(np.round(quintile_mix(0.091, decimals=None)[:4], 3)) == [352, 251, 179, 128]
+    assert thousandths(quintile_mix(0.091)) == [351, 251, 179, 128, 91]
+    # 0.222: 179 + 189 + 199 + 210 + 222 = 999, so q4 (the largest of q1..q4) gets one more
+    assert thousandths(np.round(quintile_mix(0.222, decimals=None)[:4], 3)) == [179, 189, 199, 210]
+    assert thousandths(quintile_mix(0.222)) == [179, 189, 199, 211, 222]
+
+
+def test_more_deprived_trusts_have_more_in_q5_and_less_in_q1():
+    mixes = [quintile_mix(c) for c in (0.01, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)]
+    for less, more in zip(mixes[:-1], mixes[1:], strict=True):
+        assert more[4] > less[4]
+        assert more[0] < less[0]
+
+
+def test_quintile_mix_is_deterministic_and_refuses_impossible_shares():
+    assert quintile_mix(0.123).tolist() == quintile_mix(0.123).tolist()
+    for bad in (-0.1, 1.2, float("nan")):
+        with pytest.raises(ValueError, match="core20_share must be from 0 to 1"):
+            quintile_mix(bad)
+
+
+def test_generated_trusts_carry_the_quintile_mix_of_their_core20_share():
+    trusts = generate_tables(n_ics=42, n_trusts=200, seed=3)["trusts"]
+    shares = trusts[QUINTILE_SHARES]
+    assert shares.notna().all().all()
+    assert (shares["imd_q5_share"] == trusts["core20_share"]).all()
+    assert shares.apply(thousandths, axis=1).map(sum).eq(1000).all()
+    for core20, row in zip(trusts["core20_share"], shares.to_numpy(), strict=True):
+        assert row.tolist() == quintile_mix(core20).tolist()
+    # the five columns sit right after core20_share, as in the data dictionary
+    assert trusts.columns[5:11].tolist() == ["core20_share", *QUINTILE_SHARES]
+
+
+def test_default_ics_quintile_shares_come_from_quintile_mix():
+    trusts = pd.read_csv(DEFAULT_ICS / "trusts.csv")
+    for core20, row in zip(trusts["core20_share"], trusts[QUINTILE_SHARES].to_numpy(), strict=True):
+        assert row.tolist() == quintile_mix(core20).tolist()
