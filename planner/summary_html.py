@@ -437,7 +437,17 @@ def _how_to_read(plan: Plan, explanation: Explanation) -> list[str]:
             f"Benefits in more deprived areas count more (equity weight {sc.equity_weight:g})."
         )
     if sc.coverage_floor > 0:
-        items.append(f"Every trust concerned must reach {100 * sc.coverage_floor:.0f}% coverage.")
+        floor = f"{100 * sc.coverage_floor:.0f}%"
+        items.append(
+            {
+                "all": f"Every trust must reach {floor} coverage.",
+                "core20": f"The Core20 people of each ICS (England's most deprived fifth) must "
+                f"get {floor} coverage between them.",
+                "core20_trusts": f"Every trust with more than "
+                f"{sc.core20_trust_threshold:.0%} of its people in the Core20 must reach "
+                f"{floor} coverage.",
+            }[sc.floor_applies_to]
+        )
     text = " ".join(_e(t) for t in items)
     return ["<h2>How to read this</h2>", f"<p class='note'>{text}</p>"]
 

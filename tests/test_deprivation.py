@@ -330,3 +330,17 @@ def test_cli_solve_prints_core20_coverage_and_who_is_left_out(root, default_ics,
         f"against {eq['population_coverage']:.1%} for all people; least deprived fifth {q1:.1%}"
     ) in out
     assert "no new AI tool: Brackenholt and Coldmoor Hospitals NHS Trust (RBH)" in out
+
+
+def test_trust_summary_says_what_a_core20_floor_binds(default_ics):
+    from planner.explain import explain_plan
+    from planner.summary_html import trust_summary_html
+
+    s = planner.Scenario(budget_gbp=2e6, coverage_floor=0.1, floor_applies_to="core20")
+    plan = planner.solve(default_ics, s, **QUICK)
+    ex = explain_plan(default_ics, s, plan, trusts=["RBH"], max_resolves=0)
+    page = trust_summary_html(default_ics, plan, ex, "RBH")
+    assert (
+        "The Core20 people of each ICS (England&#x27;s most deprived fifth) must get 10% "
+        "coverage between them." in page
+    )
