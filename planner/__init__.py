@@ -13,6 +13,7 @@ Typical use::
 from planner.costshare import CostShare, share_costs
 from planner.data import Dataset, load_dataset, write_template
 from planner.economics import Options, build_options
+from planner.equity_check import Finding, equity_findings
 from planner.errors import (
     DataError,
     InfeasibleError,
@@ -31,6 +32,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "Evaluation",
+    "Finding",
     "InfeasibleError",
     "InputError",
     "Lock",
@@ -44,6 +46,7 @@ __all__ = [
     "SolverError",
     "build_options",
     "compare",
+    "equity_findings",
     "evaluate",
     "load_dataset",
     "load_scenario",

@@ -377,8 +377,13 @@ def _print_plan(plan, out) -> None:
         file=out,
     )
     q = eq["by_imd_quintile"]
+    reference = (
+        "most deprived fifth of the trusts planned"
+        if plan.scenario.deprivation_reference == "dataset"
+        else "most deprived national fifth"
+    )
     print(
-        f"  Core20 people (most deprived national fifth): coverage "
+        f"  Core20 people ({reference}): coverage "
         f"{_pct(eq['core20_coverage'])} against {_pct(eq['population_coverage'])} for all "
         f"people; least deprived fifth {_pct((q.get('1') or {}).get('coverage'))}",
         file=out,

@@ -3,9 +3,10 @@
 A trust's catchment spans several of England's neighbourhoods, so its deprivation is not one
 number but a *population mix*: the share of its people living in each national IMD quintile
 (1 = the least deprived fifth of England's neighbourhoods, 5 = the most deprived fifth, the
-Core20). The mix comes from the optional columns ``imd_q1_share`` .. ``imd_q5_share``; a
-trust without them is placed wholly in the national quintile of its ``imd_score``, found
-from the national cut-points of the scenario (``imd_cut_points``). Either way the answer
+Core20). The mix comes from the optional columns ``imd_q1_share`` .. ``imd_q5_share``; for
+a trust without them, its ``core20_share`` is in quintile 5 and the rest of its people in
+the national quintile of its ``imd_score``, found from the national cut-points of the
+scenario (``imd_cut_points``). Either way the answer
 depends only on the trust's own row, so the same trust is treated the same in an ICS plan
 and in the England plan.
 
@@ -27,6 +28,22 @@ from planner.scenario import Scenario
 
 #: National IMD quintiles, 1 = least deprived fifth of England, 5 = most deprived (Core20).
 QUINTILES = (1, 2, 3, 4, 5)
+
+
+def fifth_label(q: int | str, reference: str = "national") -> str:
+    """What to call quintile ``q`` in tables and charts, for the deprivation reference used."""
+    q = int(q)
+    end = " (least deprived)" if q == 1 else " (most deprived, Core20)" if q == 5 else ""
+    if reference == "dataset":
+        return f"fifth {q} of the trusts planned" + end.replace(", Core20", "")
+    return f"national IMD fifth {q}{end}"
+
+
+def core20_label(reference: str = "national") -> str:
+    """What to call the Core20 people, for the deprivation reference used."""
+    if reference == "dataset":
+        return "people of the most deprived fifth of the trusts planned"
+    return "Core20 people (core20_share x population)"
 
 
 def national_quintile(imd_score, cut_points) -> np.ndarray:
@@ -70,20 +87,28 @@ def has_mix(trusts: pd.DataFrame) -> pd.Series:
 def population_mix(trusts: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Share of each trust's population in each quintile (columns 1..5, rows sum to 1).
 
-    National reference: the trust's ``imd_q*_share`` columns where given, else all of its
-    population in the national quintile of its ``imd_score``. Dataset reference: all of its
-    population in its dataset-relative quintile.
+    National reference: the trust's ``imd_q*_share`` columns where given. Where they are
+    not, its ``core20_share`` of people are in quintile 5 (that is what the share means) and
+    the rest in the national quintile of its ``imd_score`` (quintile 4 when the score itself
+    falls in quintile 5), so quintile 5 is always the trust's Core20. Dataset reference: all
+    of its population in its dataset-relative quintile.
     """
     quintile = trust_quintile(trusts, scenario).to_numpy()
-    one_hot = (quintile[:, None] == np.array(QUINTILES)[None, :]).astype(float)
-    mix = pd.DataFrame(one_hot, index=trusts.index, columns=list(QUINTILES))
-    if scenario.deprivation_reference == "national":
-        given = has_mix(trusts)
+    cols = np.array(QUINTILES)
+    if scenario.deprivation_reference == "dataset":
+        mix = (quintile[:, None] == cols[None, :]).astype(float)
+    else:
+        core20 = trusts["core20_share"].to_numpy(float)
+        rest = np.minimum(quintile, 4)
+        mix = (rest[:, None] == cols[None, :]) * (1.0 - core20)[:, None]
+        mix[:, 4] += core20
+        given = has_mix(trusts).to_numpy()
         if given.any():
             shares = trusts.loc[given, list(SHARE_COLUMNS)].to_numpy(float)
-            mix.loc[given, :] = shares / shares.sum(axis=1, keepdims=True)
-    mix.columns.name = "imd_quintile"
-    return mix
+            mix[given] = shares / shares.sum(axis=1, keepdims=True)
+    out = pd.DataFrame(mix, index=trusts.index, columns=list(QUINTILES))
+    out.columns.name = "imd_quintile"
+    return out
 
 
 def core20_population(trusts: pd.DataFrame, mix: pd.DataFrame, scenario: Scenario) -> pd.Series:

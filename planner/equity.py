@@ -115,7 +115,8 @@ def equity_metrics(trusts: pd.DataFrame) -> dict:
     has = cells > 0
     cell_values = np.repeat(per_head.to_numpy()[:, None], len(QUINTILES), axis=1)[has]
     cell_depr = np.repeat(np.array(QUINTILES)[None, :], len(trusts), axis=0)[has]
-    left_out = trusts.index[(trusts["adoptions"] == 0) & (trusts["addressable_studies"] > 0)]
+    can = trusts["can_adopt"] if "can_adopt" in trusts else trusts["addressable_studies"] > 0
+    left_out = trusts.index[(trusts["adoptions"] == 0) & can.astype(bool)]
     return {
         "min_coverage": float(cov[valid].min()) if valid.any() else None,
         "max_coverage": float(cov[valid].max()) if valid.any() else None,

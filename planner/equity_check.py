@@ -26,7 +26,7 @@ from planner.economics import build_options
 from planner.errors import InfeasibleError, PlannerError
 from planner.plan import Plan, solve
 from planner.plots import MODEL_NAMES, money
-from planner.solve import least_money
+from planner.solve import shortfall
 
 #: Coverage shortfall of the most deprived fifth below the least deprived that is worth a word.
 GAP_TOLERANCE = 0.005
@@ -72,8 +72,14 @@ def name_list(names: list[str], most: int = 3) -> str:
     return ", ".join(names[:most]) + f" and {len(names) - most} other trusts"
 
 
-def _fix_cost(dataset: Dataset, plan: Plan, **rule) -> tuple[float | None, float | None]:
-    """Re-solve with a fairness rule; return (its benefit, extra money needed if it fails)."""
+def _fix_cost(dataset: Dataset, plan: Plan, **rule) -> tuple[str, float | None]:
+    """Re-solve with a fairness rule added.
+
+    Returns:
+        ``("plan", benefit)`` when a plan on the same money meets it, ``("money", extra)``
+        when it needs more money, ``("never", None)`` when no money makes it, and
+        ``("unknown", None)`` when the solver gave up.
+    """
     scenario = plan.scenario.replace(**rule)
     try:
         fixed = solve(
@@ -86,43 +92,45 @@ def _fix_cost(dataset: Dataset, plan: Plan, **rule) -> tuple[float | None, float
         )
     except InfeasibleError:
         try:
-            need = least_money(build_options(dataset, scenario, plan.model))
+            short = shortfall(build_options(dataset, scenario, plan.model))
         except PlannerError:
-            need = None
-        if need is None:
-            return None, None
-        budgets = build_options(dataset, scenario, plan.model).budgets
-        short = (need - budgets.reindex(need.index)).clip(lower=0).sum()
-        return None, float(short)
-    return fixed.benefit_gbp, None
+            return "unknown", None
+        return ("never", None) if short is None else ("money", float(short.sum()))
+    except PlannerError:
+        return "unknown", None
+    return "plan", fixed.benefit_gbp
 
 
-def _price(plan: Plan, fix: tuple[float | None, float | None], what: str) -> tuple[str, dict]:
+def _price(plan: Plan, fix: tuple[str, float | None], what: str) -> tuple[str, dict]:
     """The second half of a finding's sentence: what the fix costs in benefit or money."""
-    benefit, extra = fix
-    if benefit is not None:
-        given = plan.benefit_gbp - benefit
+    outcome, value = fix
+    if outcome == "plan":
+        given = plan.benefit_gbp - value
         share = given / plan.benefit_gbp if plan.benefit_gbp > 0 else 0.0
         if given > 0.5:
             text = f"{what} would give up {money(given)} of benefit ({share:.1%})."
         else:
             text = f"{what} would give up no benefit."
-        return text, {"fix_benefit_gbp": benefit, "given_up_gbp": given}
-    if extra is not None and extra > 0.5:
+        return text, {"fix_benefit_gbp": value, "given_up_gbp": given}
+    lower = what[0].lower() + what[1:]
+    if outcome == "money":
         return (
-            f"no plan on this money can do so: {what[0].lower() + what[1:]} needs at least "
-            f"{money(extra)} more.",
-            {"extra_money_gbp": extra},
+            f"no plan on this money can do so: {lower} needs at least {money(value)} more.",
+            {"extra_money_gbp": value},
         )
-    return f"no plan can do so with this catalogue and IT capacity ({what.lower()}).", {}
+    if outcome == "never":
+        return f"no plan can do so with this catalogue and IT capacity ({lower}).", {}
+    return f"the solver stopped before finding what {lower} would cost.", {}
 
 
 def equity_findings(dataset: Dataset, plan: Plan) -> list[Finding]:
     """The equity findings of ``plan`` on ``dataset`` (the dataset it was solved on)."""
     out: list[Finding] = []
     names = dataset.trusts["trust_name"]
+    sc = plan.scenario
+    # trusts_without_new_adoptions leaves out trusts with nothing they could buy
     left = plan.equity.get("trusts_without_new_adoptions", [])
-    if left:
+    if left and sc.min_adoptions_per_trust < 1:
         who = name_list([str(names.get(t, t)) for t in left])
         verb = "gets" if len(left) == 1 else "get"
         text, extra = _price(
@@ -142,7 +150,7 @@ def equity_findings(dataset: Dataset, plan: Plan) -> list[Finding]:
     by_q = plan.equity.get("by_imd_quintile", {})
     q1 = (by_q.get("1") or {}).get("coverage")
     q5 = (by_q.get("5") or {}).get("coverage")
-    if q1 is not None and q5 is not None and q5 < q1 - GAP_TOLERANCE:
+    if q1 is not None and q5 is not None and q5 < q1 - GAP_TOLERANCE and not sc.core20_parity:
         text, extra = _price(
             plan,
             _fix_cost(dataset, plan, core20_parity=True),

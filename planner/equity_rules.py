@@ -64,6 +64,17 @@ class CoverageRule:
         constant = sum(per_study[t] * float(tr.at[t, "existing_studies"]) for t in self.coefs)
         return per_study, constant
 
+    def row(self, options: Options) -> tuple[dict, float]:
+        """The rule as an MILP row in studies: per-study coefficients and right-hand side.
+
+        :meth:`linear` scaled by the rule's addressable studies, so that the solver's
+        feasibility tolerance (about 1e-6 of a row) is a few studies' worth, far inside the
+        evaluator's tolerance on coverage shares (:data:`COVERAGE_TOLERANCE`).
+        """
+        per_study, constant = self.linear(options)
+        scale = float(options.trusts.loc[list(self.coefs), "addressable_studies"].sum())
+        return {t: c * scale for t, c in per_study.items()}, (self.rhs - constant) * scale
+
     def broken(self, coverage: pd.Series) -> str | None:
         """Say in words how a plan breaks the rule, or None if it holds."""
         v = self.value(coverage)
@@ -79,7 +90,7 @@ class CoverageRule:
                 f"{self.rhs:.0%}"
             )
         return (
-            f"the Core20 people of {self.scope} get {v:.1%} less coverage than the ICS's "
+            f"the Core20 people of {self.scope} get {-v:.1%} less coverage than the ICS's "
             "people on average"
         )
 
@@ -127,16 +138,31 @@ def coverage_rules(options: Options) -> list[CoverageRule]:
     return rules
 
 
-def adoption_targets(options: Options) -> pd.Series:
+def adoption_targets(options: Options, least: int | None = None) -> pd.Series:
     """New adoptions each trust must make under ``min_adoptions_per_trust`` (0 = none).
 
     A trust is asked for no more than its IT capacity and the number of use cases it can
-    still buy for.
+    still buy for: options not locked out whose prerequisite it holds or can buy. ``least``
+    overrides the scenario's number (``adoption_targets(options, 1) > 0`` are the trusts
+    that could adopt something).
     """
-    n = options.scenario.min_adoptions_per_trust
+    n = options.scenario.min_adoptions_per_trust if least is None else least
     if n <= 0:
         return pd.Series(0, index=options.trusts.index, dtype=int)
-    buyable = options.table.groupby("trust")["use_case"].nunique()
+    t = options.table
+    out = {(lk.trust, lk.product) for lk in options.scenario.locks if not lk.adopt}
+    have = options.existing
+    index = options.option_index()
+
+    def can(tc: str, pc: str, pre: str) -> bool:
+        if (tc, pc) in out:
+            return False
+        if not pre or (tc, pre) in have:
+            return True
+        return (tc, pre) in index and (tc, pre) not in out
+
+    ok = [can(*k) for k in zip(t["trust"], t["product"], t["prerequisite"], strict=True)]
+    buyable = t[np.array(ok, dtype=bool)].groupby("trust")["use_case"].nunique()
     buyable = buyable.reindex(options.trusts.index).fillna(0).astype(int)
     cap = options.trusts["it_capacity"].astype(int)
     return np.minimum(np.minimum(buyable, cap), n).astype(int)

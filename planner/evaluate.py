@@ -28,7 +28,7 @@ class Evaluation:
         adoptions: One row per adoption: trust, product, ics, unit, use_case, studies,
             tier, price_per_study_gbp, cost_gbp, benefit_gbp, weighted_benefit_gbp, ...
         trusts: One row per trust: cost_gbp (including platform), benefit_gbp, coverage,
-            adoptions, platform_bought, ...
+            adoptions, can_adopt (something is left it could buy), platform_bought, ...
         units: One row per buying unit: budget_gbp, cost_gbp, slack_gbp.
         cost_gbp: Total present-value cost.
         benefit_gbp: Total present-value benefit, unweighted.
@@ -136,6 +136,7 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
     trusts["weighted_benefit_gbp"] = (
         by_trust["weighted_benefit_gbp"].sum().reindex(trusts.index).fillna(0.0)
     )
+    trusts["can_adopt"] = adoption_targets(options, 1) > 0
     trusts["covered_studies"] = trusts["existing_studies"] + by_trust[
         "studies_per_year"
     ].sum().reindex(trusts.index).fillna(0.0)

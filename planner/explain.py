@@ -601,7 +601,7 @@ def _displaced(
         before = {p for p in plan_pairs if unit is None or unit_of[p[0]] == unit}
         got = resolver.solve(scenario=sc.replace(locks=[*sc.locks, Lock(tc, pc, False)]), unit=unit)
         if got is None:
-            a.at[k, "displaced"] = "without it no plan meets the scenario (floors or locks)"
+            a.at[k, "displaced"] = "without it no plan meets the scenario (locks or fairness rules)"
             continue
         after, benefit_after = got
         change = benefit_after - sum(benefit_of[p] for p in before)

@@ -106,7 +106,10 @@ def equity_frontier(
     base = frame.loc[frame["equity_weight"] == 0, "benefit_gbp"]
     if len(base) and pd.notna(base.iloc[0]):
         frame["benefit_given_up_gbp"] = float(base.iloc[0]) - frame["benefit_gbp"]
-    frame["efficient"] = efficient_points(frame, ("benefit_gbp", "core20_coverage"))
+    # an ICS with no Core20 people has no Core20 coverage: then benefit alone decides
+    has_core20 = frame.get("core20_coverage", pd.Series(dtype=float)).notna().any()
+    columns = ("benefit_gbp", "core20_coverage") if has_core20 else ("benefit_gbp",)
+    frame["efficient"] = efficient_points(frame, columns)
     return frame
 
 

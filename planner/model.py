@@ -309,16 +309,17 @@ def define_coverage_rules(prob, options: Options, x) -> None:
 
     Each rule ``sum_t a[t] coverage[t] >= rhs`` becomes
     ``sum_t (a[t] / addressable[t]) sum_p s[t,p] x[t,p] >= rhs - sum_t a[t] existing[t] /
-    addressable[t]``; a per-trust floor is the special case ``a[t] = 1``.
+    addressable[t]``, multiplied through by the rule's addressable studies (so the row is in
+    studies, like the other rows); a per-trust floor is the special case ``a[t] = 1``.
     """
     groups = options.table.groupby("trust").indices
     s = options.table["studies_per_year"].to_numpy()
     for rule in coverage_rules(options):
-        per_study, constant = rule.linear(options)
+        per_study, rhs = rule.row(options)
         pairs = [
             (x[i], coef * float(s[i])) for t, coef in per_study.items() for i in groups.get(t, [])
         ]
-        _add(prob, _affine(pairs), pulp.LpConstraintGE, rule.rhs - constant, rule.name)
+        _add(prob, _affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
 
 
 def define_min_adoptions(prob, options: Options, x) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner.data import Dataset
-from planner.deprivation import QUINTILES, SHARE_COLUMNS
+from planner.deprivation import QUINTILES, SHARE_COLUMNS, core20_label, fifth_label
 from planner.economics import Options, build_options
 from planner.equity import equity_metrics
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules
@@ -124,7 +124,7 @@ class Plan:
         }
 
 
-def equity_table(equity: dict) -> pd.DataFrame:
+def equity_table(equity: dict, reference: str = "national") -> pd.DataFrame:
     """The equity metrics by national IMD fifth, one row each, plus a Core20 and an all row.
 
     The same figures as the JSON plan's ``equity`` (coverage of the people in each fifth,
@@ -132,8 +132,7 @@ def equity_table(equity: dict) -> pd.DataFrame:
     """
     rows = [
         {
-            "group": f"national IMD fifth {q}"
-            + (" (least deprived)" if q == "1" else " (most deprived)" if q == "5" else ""),
+            "group": fifth_label(q, reference),
             "people": v["population"],
             "trusts": v["trusts"],
             "coverage": v["coverage"],
@@ -143,7 +142,7 @@ def equity_table(equity: dict) -> pd.DataFrame:
     ]
     rows.append(
         {
-            "group": "Core20 people (core20_share x population)",
+            "group": core20_label(reference),
             "people": equity["core20_population"],
             "coverage": equity["core20_coverage"],
         }
@@ -286,7 +285,8 @@ def _binding(options: Options, ev: Evaluation) -> dict:
         "budget_units": budget_units,
         "capacity_trusts": sorted(str(x) for x in full),
         "floor_trusts": sorted(r.scope for r in at_limit if r.kind == "floor"),
-        "floor_icss": sorted(r.scope for r in at_limit if r.kind != "floor"),
+        "floor_icss": sorted(r.scope for r in at_limit if r.kind == "core20_floor"),
+        "parity_icss": sorted(r.scope for r in at_limit if r.kind == "core20_parity"),
     }
 
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from planner.data import Dataset
+from planner.deprivation import fifth_label
 from planner.plan import Plan
 
 #: Okabe-Ito colours, one per IMD quintile (1 least deprived ... 5 most deprived).
@@ -134,9 +135,7 @@ def trust_bars(plan: Plan) -> go.Figure:
         sel = t[t["imd_quintile"] == q]
         if sel.empty:
             continue
-        label = f"national IMD fifth {q}" + (
-            " (least deprived)" if q == 1 else " (most deprived, Core20)" if q == 5 else ""
-        )
+        label = fifth_label(q, plan.scenario.deprivation_reference)
         fig.add_bar(
             x=sel["trust_name"].tolist(),
             y=sel["coverage"].tolist(),
@@ -203,16 +202,15 @@ def quintile_coverage(plans: list[Plan]) -> go.Figure:
         by_q = plan.equity["by_imd_quintile"]
         qs = sorted(by_q, key=int)
         fig.add_bar(
-            x=[f"Q{q}" + (" least" if q == "1" else " most" if q == "5" else "") for q in qs],
+            x=[fifth_label(q, plan.scenario.deprivation_reference) for q in qs],
             y=[by_q[q]["coverage"] for q in qs],
             name=MODEL_NAMES.get(plan.model, plan.model),
             marker_color=MODEL_COLOURS.get(plan.model),
-            hovertemplate="%{x} deprived<br>coverage %{y:.1%}<extra></extra>",
+            hovertemplate="%{x}<br>coverage %{y:.1%}<extra></extra>",
         )
     fig.update_layout(
         barmode="group",
-        title="Coverage of the people in each national IMD fifth (1 = least deprived, "
-        "5 = most, the Core20)",
+        title="Coverage of the people in each fifth by deprivation (1 = least deprived, 5 = most)",
         yaxis={"tickformat": ".0%"},
         height=420,
         **LAYOUT,

@@ -79,7 +79,7 @@ def plan_sheets(plan: Plan) -> dict[str, pd.DataFrame]:
         "trusts": plan.trusts,
         "icss": plan.icss,
         "buying_units": plan.units,
-        "equity": equity_table(plan.equity),
+        "equity": equity_table(plan.equity, plan.scenario.deprivation_reference),
     }
 
 

@@ -316,14 +316,14 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
     # fairness rules, met by the end of the rollout (see planner.equity_rules)
     groups = t.groupby("trust").indices
     for rule in coverage_rules(options):
-        per_study, constant = rule.linear(options)
+        per_study, rhs = rule.row(options)
         pairs = [
             (start[(i, y)], coef * float(studies[i]))
             for tc, coef in per_study.items()
             for i in groups.get(tc, [])
             for y in range(years)
         ]
-        _add(prob, _affine(pairs), pulp.LpConstraintGE, rule.rhs - constant, rule.name)
+        _add(prob, _affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
     for tc, need in adoption_targets(options).items():
         if need > 0:
             pairs = [(start[(i, y)], 1.0) for i in groups.get(tc, []) for y in range(years)]
@@ -422,8 +422,8 @@ def _solve_part(options: Options, settings: RolloutSettings, time_limit_s: float
     if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
         raise InfeasibleError(
             [
-                "no rollout meets the yearly budgets, capacities, locks and "
-                "floors together; try carry-over or a longer rollout"
+                "no rollout meets the yearly budgets, capacities, locks and fairness "
+                "rules together; try carry-over or a longer rollout"
             ]
         )
     if status == S.kModelEmpty:

@@ -174,8 +174,8 @@ class Scenario:
     )
     coverage_floor: float = _f(
         0.0,
-        "Every trust in floor_applies_to must cover at least this share of its "
-        "addressable studies (0 = off)",
+        "The least coverage (share of addressable studies read by AI) that what "
+        "floor_applies_to names must reach (0 = off)",
         lo=0,
         hi=1,
     )

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.economics import Options
+from planner.economics import COST_TIE_BREAK, Options
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
 from planner.model import Model, build_model, lock_rows
@@ -210,8 +210,8 @@ def diagnose(options: Options) -> list[str]:
     if reasons:
         return reasons
 
-    need = least_money(options)
-    if need is None:
+    extra = shortfall(options)
+    if extra is None:
         if has_rules(options):
             reasons += _rules_out_of_reach(options)
             if not reasons:
@@ -225,12 +225,20 @@ def diagnose(options: Options) -> list[str]:
             )
         return reasons
     what = _what_binds(options)
-    for unit, cost in need.items():
-        budget = float(options.budgets[unit])
-        if cost > budget + 0.5:
+    for group in unit_groups(options):
+        more = float(extra[group].sum())
+        if more <= 0.5:
+            continue
+        if len(group) == 1:
+            budget = float(options.budgets[group[0]])
             reasons.append(
-                f"{what} alone cost at least £{cost:,.0f} in {unit}, more than its budget "
-                f"£{budget:,.0f}"
+                f"{what} alone cost at least £{budget + more:,.0f} in {group[0]}, more than its "
+                f"budget £{budget:,.0f}"
+            )
+        else:
+            reasons.append(
+                f"meeting {what} takes at least £{more:,.0f} more than the budgets of "
+                f"{', '.join(group)} allow between them (the rule spans them)"
             )
     if not reasons:
         reasons.append("the scenario's constraints cannot all be met together")
@@ -256,20 +264,37 @@ def _what_binds(options: Options) -> str:
     return text
 
 
-def least_money(options: Options) -> pd.Series | None:
-    """Least money each buying unit needs for the locks and fairness rules, whatever its budget.
+def shortfall(options: Options) -> pd.Series | None:
+    """Least extra money each buying unit needs for the locks and fairness rules.
 
-    A minimum-cost solve with no budget. Returns None when no amount of money meets them.
+    A minimum-overspend solve: each unit may spend ``budget[u] + s[u]`` with ``s[u] >= 0``
+    and ``sum_u s[u]`` is minimised (then cost, to break ties). For a unit on its own,
+    ``budget + s`` is the least its locks and rules cost. Units a rule ties together can
+    cover for one another, so for them only the group's total is meaningful.
+
+    Returns:
+        ``s`` per buying unit, or None when no amount of money meets the locks and rules.
     """
-    free = build_model(options, budgets=None, minimise_cost=True)
+    model = build_model(options, budgets=None, minimise_cost=True)
+    prob = model.prob
+    units = list(model.unit_cost)
+    over = prob.add_variable_dict("overspend", units, lowBound=0)
+    for unit, expr in model.unit_cost.items():
+        row = expr.copy()
+        row.addterm(over[unit], -1.0)
+        prob.addConstraint(
+            pulp.LpConstraint(
+                row, pulp.LpConstraintLE, f"budget[{unit}]", float(options.budgets[unit])
+            )
+        )
+    objective = pulp.LpAffineExpression([(over[u], 1.0) for u in units])
+    prob.setObjective(objective + COST_TIE_BREAK * model.cost)
     sc = options.scenario
-    status, _ = run_highs(free, sc.time_limit_s, 1e-6, sc.threads)
+    status, _ = run_highs(model, sc.time_limit_s, 1e-9, sc.threads)
     S = highspy.HighsModelStatus
     if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
         return None
-    return pd.Series(
-        {unit: float(expr.value() or 0.0) for unit, expr in free.unit_cost.items()}, dtype=float
-    )
+    return pd.Series({u: max(float(over[u].varValue or 0.0), 0.0) for u in units}, dtype=float)
 
 
 def best_coverage(options: Options) -> pd.Series:

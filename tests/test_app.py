@@ -75,7 +75,7 @@ def test_plan_page_key_figures_heatmap_and_bars():
     bars = [c for c in charts(at) if c["data"][0]["type"] == "bar"]
     assert bars
     names = {t["name"] for t in bars[0]["data"]}
-    assert any("national IMD fifth 5 (most deprived, Core20)" == n for n in names)
+    assert any(n == "national IMD fifth 5 (most deprived, Core20)" for n in names)
     assert len(at.get("download_button")) == 3
 
 

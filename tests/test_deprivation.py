@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,7 +73,7 @@ def test_a_trust_weight_is_its_population_mix_times_the_quintile_weights():
     assert equity_weights(mix, s.replace(equity_weight=0.0))["A"] == 1.0
 
 
-def test_without_shares_a_trust_sits_wholly_in_the_national_fifth_of_its_score():
+def test_without_shares_a_trust_sits_in_the_core20_and_the_national_fifth_of_its_score():
     data = make_dataset(
         [
             {"trust_code": "A", "imd_score": 40.0, "core20_share": 0.5},
@@ -81,8 +83,10 @@ def test_without_shares_a_trust_sits_wholly_in_the_national_fifth_of_its_score()
     )
     assert data.trusts[list(SHARE_COLUMNS)].isna().all().all()
     mix = population_mix(data.trusts, planner.Scenario())
-    assert mix.loc["A"].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
-    assert mix.loc["B"].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0]
+    # the Core20 share in the most deprived fifth, the rest in the fifth of the score
+    # (the fourth when the score itself is in the most deprived fifth)
+    assert mix.loc["A"].tolist() == [0.0, 0.0, 0.0, 0.5, 0.5]
+    assert mix.loc["B"].tolist() == pytest.approx([0.0, 0.98, 0.0, 0.0, 0.02])
     # a two-trust file ranked against itself would put nobody in the most deprived fifth
     rel = population_mix(data.trusts, planner.Scenario(deprivation_reference="dataset"))
     assert rel[5].sum() == 0.0
@@ -344,3 +348,68 @@ def test_trust_summary_says_what_a_core20_floor_binds(default_ics):
         "The Core20 people of each ICS (England&#x27;s most deprived fifth) must get 10% "
         "coverage between them." in page
     )
+
+
+# --- edge cases ---------------------------------------------------------------------------
+
+
+def _two_trusts(**b):
+    return make_dataset(
+        [
+            {"trust_code": "A", "core20_share": 0.05, "local_budget_gbp": 100.0},
+            {"trust_code": "B", "core20_share": 0.6, **b},
+        ],
+        [{"product_code": "P1", "use_case": "u1"}, {"product_code": "P2", "use_case": "u2"}],
+    )
+
+
+def test_parity_breach_is_reported_as_a_positive_shortfall():
+    data = _two_trusts()
+    options = build_options(data, simple_scenario(core20_parity=True, budget_gbp=1e6))
+    ev = evaluate(options, [("A", "P1")])
+    (text,) = [v for v in ev.violations if "Core20 people" in v]
+    assert re.fullmatch(
+        r"the Core20 people of Q1 get \d+\.\d% less coverage than the ICS's people on average",
+        text,
+    )
+
+
+def test_minimum_adoptions_ask_only_for_what_a_trust_can_buy():
+    data = _two_trusts(it_capacity=0)
+    s = simple_scenario(min_adoptions_per_trust=2, budget_gbp=1e6)
+    locked = s.replace(locks=[planner.Lock("A", "P1", False)])
+    plan = planner.solve(data, locked, **QUICK)  # A can buy only P2; B has no IT capacity
+    assert plan.trusts.set_index("trust")["adoptions"].to_dict() == {"A": 1, "B": 0}
+    # B could adopt nothing, so it is not "left out"
+    assert plan.equity["trusts_without_new_adoptions"] == []
+
+
+def test_shortfall_of_a_rule_spanning_local_buyers_is_counted_for_the_group():
+    data = make_dataset(
+        [
+            {"trust_code": "A", "core20_share": 0.5, "local_budget_gbp": 1.0},
+            {"trust_code": "B", "core20_share": 0.5, "local_budget_gbp": 10.0},
+        ],
+        [{"product_code": "P", "implementation_gbp": 11.0}],
+    )
+    s = simple_scenario(
+        model="local", coverage_floor=0.5, floor_applies_to="core20", local_budget_split="headroom"
+    )
+    with pytest.raises(planner.InfeasibleError) as caught:
+        planner.solve(data, s, **QUICK)
+    # B alone can meet the ICS's Core20 floor with £1 more; A would need £10 more
+    assert caught.value.reasons == [
+        "meeting the coverage floor takes at least £1 more than the budgets of A, B allow "
+        "between them (the rule spans them)"
+    ]
+
+
+def test_equity_frontier_without_core20_people_ranks_on_benefit():
+    from planner.frontier import equity_frontier
+
+    data = make_dataset(
+        [{"trust_code": "A", "core20_share": 0.0, "imd_score": 5.0}], [{"product_code": "P"}]
+    )
+    frame = equity_frontier(data, simple_scenario(budget_gbp=1e6), [0.0, 1.0])
+    assert frame["core20_coverage"].isna().all()
+    assert frame["efficient"].all()  # equal benefit: neither beats the other
