@@ -8,7 +8,7 @@ import planner
 from app_pages.shared import compare_plans, show_error, styled
 from planner import plots, report
 from planner.equity_check import compare_headline
-from planner.plots import MODEL_NAMES
+from planner.formatting import MODEL_NAMES
 
 ctx = st.session_state["ctx"]
 st.title("Compare ways of buying")

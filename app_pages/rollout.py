@@ -8,7 +8,7 @@ import streamlit as st
 import planner
 from app_pages.shared import gbp, rollouts, show_error, styled
 from planner import plots, report
-from planner.plots import MODEL_NAMES
+from planner.formatting import MODEL_NAMES
 
 ctx = st.session_state["ctx"]
 st.title("Rollout")

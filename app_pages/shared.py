@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 
 import planner
+from planner.formatting import money
 from planner.frontier import budget_frontier, equity_frontier
-from planner.plots import money
 from planner.uncertainty import run_psa
 
 ROOT = Path(__file__).resolve().parents[1]

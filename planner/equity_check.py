@@ -24,8 +24,8 @@ import pandas as pd
 from planner.data import Dataset
 from planner.economics import build_options
 from planner.errors import InfeasibleError, PlannerError
+from planner.formatting import MODEL_NAMES, money
 from planner.plan import Plan, solve
-from planner.plots import MODEL_NAMES, money
 from planner.solve import shortfall
 
 #: Coverage shortfall of the most deprived fifth below the least deprived that is worth a word.

@@ -124,12 +124,14 @@ def efficient_points(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series
     values = frame[list(columns)].astype(float)
     ok = values.notna().all(axis=1)
     v = values[ok].to_numpy()
+    out = pd.Series(False, index=frame.index)
+    if len(v) == 0:
+        return out
     tol = 1e-9 * np.maximum(np.abs(v).max(axis=0), 1.0)
     beaten = np.zeros(len(v), dtype=bool)
     for i in range(len(v)):
         at_least = (v >= v[i] - tol).all(axis=1)
         better = (v > v[i] + tol).any(axis=1)
         beaten[i] = bool((at_least & better).any())
-    out = pd.Series(False, index=frame.index)
     out[ok] = ~beaten
     return out

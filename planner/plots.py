@@ -15,26 +15,14 @@ from plotly.subplots import make_subplots
 
 from planner.data import Dataset
 from planner.deprivation import fifth_label
+from planner.formatting import MODEL_NAMES, money
 from planner.plan import Plan
 
 #: Okabe-Ito colours, one per IMD quintile (1 least deprived ... 5 most deprived).
 QUINTILE_COLOURS = {1: "#0072B2", 2: "#56B4E9", 3: "#009E73", 4: "#E69F00", 5: "#D55E00"}
 #: Okabe-Ito colours, one per procurement model.
 MODEL_COLOURS = {"local": "#E69F00", "ics": "#0072B2", "central": "#009E73"}
-MODEL_NAMES = {"local": "Local (each trust)", "ics": "ICS pooled", "central": "Central (NHSE)"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10}, "font": {"size": 13}}
-
-
-def money(value: float) -> str:
-    """Format pounds for a label: £950, £12.5k, £2.35m."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    a = abs(value)
-    if a >= 1e6:
-        return f"£{value / 1e6:,.2f}m"
-    if a >= 1e4:
-        return f"£{value / 1e3:,.0f}k"
-    return f"£{value:,.0f}"
 
 
 def money_ticks(values, n: int = 6, include_zero: bool = True) -> tuple[list[float], list[str]]:

@@ -208,9 +208,10 @@ class Scenario:
     deprivation_reference: str = _f(
         "national",
         "How deprivation is judged: national (each trust's population across England's IMD "
-        "fifths, from imd_q1_share..imd_q5_share or else the national fifth of its "
-        "imd_score) or dataset (trusts ranked against the other trusts of the file: "
-        "differs between an ICS and England, so only for comparison)",
+        "fifths, from imd_q1_share..imd_q5_share, or else its core20_share in the most "
+        "deprived fifth and the rest in the national fifth of its imd_score) or dataset "
+        "(trusts ranked against the other trusts of the file: differs between an ICS and "
+        "England, so only for comparison)",
         choices=("national", "dataset"),
     )
     imd_cut_points: tuple[float, ...] = _f(
