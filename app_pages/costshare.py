@@ -7,7 +7,7 @@ import streamlit as st
 import planner
 from app_pages.shared import cost_shares, gbp, readable, show_error
 from planner import report
-from planner.costshare import cost_share_figure
+from planner.plots import cost_share_figure
 
 ctx = st.session_state["ctx"]
 st.title("Sharing the pooled cost")

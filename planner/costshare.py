@@ -94,6 +94,7 @@ from planner.economics import Options, build_options
 from planner.errors import PlannerError
 from planner.plan import Plan, clean
 from planner.scenario import Scenario
+from planner.sheets import write_csv_frame, write_xlsx_sheets
 
 #: Largest number of buying trusts in a pool whose Shapley value is computed exactly.
 EXACT_MAX_TRUSTS = 12
@@ -478,8 +479,6 @@ class CostShare:
 
     def write_csv(self, out_dir: str | Path) -> list[Path]:
         """Write each table as a CSV file in ``out_dir`` (formula-like text neutralised)."""
-        from planner.report import write_csv_frame
-
         written = []
         for name, frame in self.sheets().items():
             path = Path(out_dir) / f"{name}.csv"
@@ -489,8 +488,6 @@ class CostShare:
 
     def write_xlsx(self, path: str | Path) -> None:
         """Write the tables as sheets of one workbook (formula-like text neutralised)."""
-        from planner.report import write_xlsx_sheets
-
         write_xlsx_sheets(self.sheets(), path)
 
 
@@ -692,64 +689,3 @@ def share_costs(
         "downstream_gbp": float(departments["downstream_gbp"].sum()),
     }
     return CostShare(plan.model, by_trust, pools, departments, totals, summary, timings)
-
-
-def cost_share_figure(share: CostShare, pool: str | None = None):
-    """Bar chart of each trust's share under every rule, with its stand-alone cost.
-
-    Args:
-        share: The cost sharing.
-        pool: The pool to draw (default: the one with most trusts).
-
-    Returns:
-        A plotly figure: grouped bars per trust (one per rule; sampled Shapley shares with
-        two-standard-error bars) and a marker at the stand-alone cost.
-    """
-    import plotly.graph_objects as go
-
-    from planner.plots import LAYOUT, money_ticks, short_name
-
-    colours = {
-        "shapley": "#0072B2",
-        "benefit": "#009E73",
-        "population": "#E69F00",
-        "own_adoptions": "#999999",
-    }
-    b = share.by_trust
-    if pool is None and len(share.pools):
-        pool = str(share.pools.sort_values(["trusts", "pool"], ascending=[False, True]).iloc[0, 0])
-    b = b[b["pool"] == pool]
-    fig = go.Figure()
-    for rule in RULES:
-        sel = b[b["rule"] == rule]
-        error = None
-        if rule == "shapley" and (sel["standard_error_gbp"] > 0).any():
-            error = {"type": "data", "array": (2 * sel["standard_error_gbp"]).tolist()}
-        fig.add_bar(
-            x=sel["trust_name"].map(short_name).tolist(),
-            y=sel["share_gbp"].tolist(),
-            name=RULE_NAMES[rule],
-            marker_color=colours[rule],
-            error_y=error,
-            customdata=sel[["stand_alone_gbp"]].to_numpy(),
-            hovertemplate="%{x}<br>£%{y:,.0f} (alone: £%{customdata[0]:,.0f})<extra></extra>",
-        )
-    alone = b[b["rule"] == "shapley"]
-    fig.add_scatter(
-        x=alone["trust_name"].map(short_name).tolist(),
-        y=alone["stand_alone_gbp"].tolist(),
-        mode="markers",
-        name="Going alone (same products)",
-        marker={"symbol": "line-ew-open", "size": 28, "color": "#000000", "line": {"width": 3}},
-        hovertemplate="%{x}<br>alone: £%{y:,.0f}<extra></extra>",
-    )
-    fig.update_layout(
-        barmode="group",
-        title=f"Sharing the pooled cost of {pool}: each trust's share against going alone",
-        height=460,
-        legend_title_text="rule",
-        **LAYOUT,
-    )
-    ticks, labels = money_ticks(b["share_gbp"].tolist() + alone["stand_alone_gbp"].tolist())
-    fig.update_layout(yaxis={"tickvals": ticks, "ticktext": labels})
-    return fig

@@ -20,6 +20,7 @@ import pandas as pd
 
 from planner.errors import DataError, Problem
 from planner.schema import FILES, ColumnSpec, columns
+from planner.sheets import write_xlsx_sheets
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 INT_RE = re.compile(r"^[+]?(\d+|\d{1,3}(,\d{3})+)$")
@@ -748,8 +749,6 @@ def write_template(out_dir: str | Path) -> list[Path]:
     Raises:
         FileExistsError: If any template file already exists (nothing is overwritten).
     """
-    from planner.report import write_xlsx_sheets
-
     out = Path(out_dir)
     targets = [out / f"{n}.csv" for n in FILES] + [out / "template.xlsx"]
     existing = [p for p in targets if p.exists()]

@@ -35,7 +35,7 @@ class Model:
     unit_cost: dict = field(default_factory=dict)
 
 
-def _affine(pairs) -> pulp.LpAffineExpression:
+def affine(pairs) -> pulp.LpAffineExpression:
     """Sum (variable, coefficient) pairs into one expression.
 
     PuLP's constructor keeps only the last coefficient of a repeated variable, so repeats
@@ -47,7 +47,8 @@ def _affine(pairs) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(list(total.items()))
 
 
-def _add(prob: pulp.LpProblem, expr, sense: int, rhs: float, name: str) -> None:
+def add_row(prob: pulp.LpProblem, expr, sense: int, rhs: float, name: str) -> None:
+    """Add the row ``expr sense rhs`` named ``name`` (names are unique within a model)."""
     prob.addConstraint(pulp.LpConstraint(expr, sense, name, rhs))
 
 
@@ -126,9 +127,9 @@ def define_use_case(prob, options: Options, x) -> None:
     groups = options.table.groupby(["trust", "use_case"], sort=True).indices
     for (tc, uc), rows in groups.items():
         if len(rows) > 1:
-            _add(
+            add_row(
                 prob,
-                _affine((x[i], 1) for i in rows),
+                affine((x[i], 1) for i in rows),
                 pulp.LpConstraintLE,
                 1,
                 f"use_case[{tc},{uc}]",
@@ -141,9 +142,9 @@ def define_capacity(prob, options: Options, x) -> None:
     cap = options.trusts["it_capacity"]
     for tc, rows in groups.items():
         if len(rows) > cap[tc]:
-            _add(
+            add_row(
                 prob,
-                _affine((x[i], 1) for i in rows),
+                affine((x[i], 1) for i in rows),
                 pulp.LpConstraintLE,
                 float(cap[tc]),
                 f"capacity[{tc}]",
@@ -163,8 +164,8 @@ def define_platform(prob, options: Options, x) -> dict:
     trusts = sorted(need["trust"].unique())
     y = prob.add_variable_dict("platform", trusts, cat="Binary") if trusts else {}
     for i, tc, pc in zip(need.index, need["trust"], need["product"], strict=True):
-        _add(
-            prob, _affine([(x[i], 1), (y[tc], -1)]), pulp.LpConstraintLE, 0, f"platform[{tc},{pc}]"
+        add_row(
+            prob, affine([(x[i], 1), (y[tc], -1)]), pulp.LpConstraintLE, 0, f"platform[{tc},{pc}]"
         )
     return y
 
@@ -183,9 +184,9 @@ def define_prerequisites(prob, options: Options, x) -> None:
         if j is None:
             x[i].upBound = 0
         else:
-            _add(
+            add_row(
                 prob,
-                _affine([(x[i], 1), (x[j], -1)]),
+                affine([(x[i], 1), (x[j], -1)]),
                 pulp.LpConstraintLE,
                 0,
                 f"prerequisite[{tc},{pc}]",
@@ -211,22 +212,22 @@ def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: floa
     z = prob.add_variable_dict(f"tier[{key}]", ks, cat="Binary")
     w = prob.add_variable_dict(f"volume[{key}]", ks, lowBound=0)
     link = [(w[k], 1) for k in ks] + [(v, -s) for v, s in zip(xs, studies, strict=True)]
-    _add(prob, _affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{key}]")
-    _add(prob, _affine((z[k], 1) for k in ks), pulp.LpConstraintLE, 1, f"tier_choice[{key}]")
+    add_row(prob, affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{key}]")
+    add_row(prob, affine((z[k], 1) for k in ks), pulp.LpConstraintLE, 1, f"tier_choice[{key}]")
     pairs = []
     for k in ks:
         upper = float(mins[k + 1]) if k + 1 < reach else potential
         if mins[k] > 0:
-            _add(
+            add_row(
                 prob,
-                _affine([(w[k], 1), (z[k], -float(mins[k]))]),
+                affine([(w[k], 1), (z[k], -float(mins[k]))]),
                 pulp.LpConstraintGE,
                 0,
                 f"tier_min[{key},{k + 1}]",
             )
-        _add(
+        add_row(
             prob,
-            _affine([(w[k], 1), (z[k], -upper)]),
+            affine([(w[k], 1), (z[k], -upper)]),
             pulp.LpConstraintLE,
             0,
             f"tier_max[{key},{k + 1}]",
@@ -286,10 +287,10 @@ def define_budget(prob, options: Options, x, y, study_cost: dict, budgets: pd.Se
         pairs[tr["unit"]].append((var, float(tr["platform_gbp"])))
     exprs = {}
     for unit in options.budgets.index:
-        expr = _affine(pairs.get(unit, []))
+        expr = affine(pairs.get(unit, []))
         exprs[unit] = expr
         if budgets is not None:
-            _add(prob, expr, pulp.LpConstraintLE, float(budgets[unit]), f"budget[{unit}]")
+            add_row(prob, expr, pulp.LpConstraintLE, float(budgets[unit]), f"budget[{unit}]")
     return exprs
 
 
@@ -319,7 +320,7 @@ def define_coverage_rules(prob, options: Options, x) -> None:
         pairs = [
             (x[i], coef * float(s[i])) for t, coef in per_study.items() for i in groups.get(t, [])
         ]
-        _add(prob, _affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
+        add_row(prob, affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
 
 
 def define_min_adoptions(prob, options: Options, x) -> None:
@@ -328,9 +329,9 @@ def define_min_adoptions(prob, options: Options, x) -> None:
     for tc, n in adoption_targets(options).items():
         if n > 0:
             rows = groups.get(tc, [])
-            _add(
+            add_row(
                 prob,
-                _affine((x[i], 1) for i in rows),
+                affine((x[i], 1) for i in rows),
                 pulp.LpConstraintGE,
                 float(n),
                 f"min_adoptions[{tc}]",
@@ -347,8 +348,8 @@ def define_maximin(prob, options: Options, x):
         pairs, existing, addressable = coverage_terms(options, x, tc, groups.get(tc, []))
         if addressable <= 0:
             continue
-        expr = _affine([(v, c / addressable) for v, c in pairs] + [(m, -1)])
-        _add(prob, expr, pulp.LpConstraintGE, -existing / addressable, f"maximin[{tc}]")
+        expr = affine([(v, c / addressable) for v, c in pairs] + [(m, -1)])
+        add_row(prob, expr, pulp.LpConstraintGE, -existing / addressable, f"maximin[{tc}]")
     return m
 
 
@@ -383,12 +384,12 @@ def build_model(
     m = None if minimise_cost else define_maximin(prob, options, x)
     cost_pairs = [pair for expr in unit_cost.values() for pair in expr.items()]
     if minimise_cost:
-        prob.setObjective(_affine(cost_pairs))
+        prob.setObjective(affine(cost_pairs))
     else:
         w = options.table["weighted_benefit_gbp"].to_numpy()
         pairs = [(x[i], float(w[i])) for i in range(len(x))]
         pairs += [(v, -COST_TIE_BREAK * c) for v, c in cost_pairs]
         if m is not None:
             pairs.append((m, options.scenario.maximin_weight_gbp))
-        prob.setObjective(_affine(pairs))
-    return Model(prob, options, x, y, tier_vars, m, _affine(cost_pairs), unit_cost)
+        prob.setObjective(affine(pairs))
+    return Model(prob, options, x, y, tier_vars, m, affine(cost_pairs), unit_cost)

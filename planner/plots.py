@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from planner.costshare import RULE_NAMES, RULES, CostShare
 from planner.data import Dataset
 from planner.deprivation import fifth_label
 from planner.formatting import MODEL_NAMES, money
@@ -489,4 +490,61 @@ def rollout_curves(curves: pd.DataFrame) -> go.Figure:
         **LAYOUT,
     )
     _money_axis(fig, values)
+    return fig
+
+
+def cost_share_figure(share: CostShare, pool: str | None = None):
+    """Bar chart of each trust's share under every rule, with its stand-alone cost.
+
+    Args:
+        share: The cost sharing.
+        pool: The pool to draw (default: the one with most trusts).
+
+    Returns:
+        A plotly figure: grouped bars per trust (one per rule; sampled Shapley shares with
+        two-standard-error bars) and a marker at the stand-alone cost.
+    """
+    colours = {
+        "shapley": "#0072B2",
+        "benefit": "#009E73",
+        "population": "#E69F00",
+        "own_adoptions": "#999999",
+    }
+    b = share.by_trust
+    if pool is None and len(share.pools):
+        pool = str(share.pools.sort_values(["trusts", "pool"], ascending=[False, True]).iloc[0, 0])
+    b = b[b["pool"] == pool]
+    fig = go.Figure()
+    for rule in RULES:
+        sel = b[b["rule"] == rule]
+        error = None
+        if rule == "shapley" and (sel["standard_error_gbp"] > 0).any():
+            error = {"type": "data", "array": (2 * sel["standard_error_gbp"]).tolist()}
+        fig.add_bar(
+            x=sel["trust_name"].map(short_name).tolist(),
+            y=sel["share_gbp"].tolist(),
+            name=RULE_NAMES[rule],
+            marker_color=colours[rule],
+            error_y=error,
+            customdata=sel[["stand_alone_gbp"]].to_numpy(),
+            hovertemplate="%{x}<br>£%{y:,.0f} (alone: £%{customdata[0]:,.0f})<extra></extra>",
+        )
+    alone = b[b["rule"] == "shapley"]
+    fig.add_scatter(
+        x=alone["trust_name"].map(short_name).tolist(),
+        y=alone["stand_alone_gbp"].tolist(),
+        mode="markers",
+        name="Going alone (same products)",
+        marker={"symbol": "line-ew-open", "size": 28, "color": "#000000", "line": {"width": 3}},
+        hovertemplate="%{x}<br>alone: £%{y:,.0f}<extra></extra>",
+    )
+    fig.update_layout(
+        barmode="group",
+        title=f"Sharing the pooled cost of {pool}: each trust's share against going alone",
+        height=460,
+        legend_title_text="rule",
+        **LAYOUT,
+    )
+    ticks, labels = money_ticks(b["share_gbp"].tolist() + alone["stand_alone_gbp"].tolist())
+    fig.update_layout(yaxis={"tickvals": ticks, "ticktext": labels})
     return fig

@@ -34,7 +34,7 @@ from planner.economics import COST_TIE_BREAK, Options, annuity_from, build_optio
 from planner.equity_rules import adoption_targets, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
 from planner.evaluate import tier_price
-from planner.model import _add, _affine, add_tier_batch, lock_rows, platform_rows
+from planner.model import add_row, add_tier_batch, affine, lock_rows, platform_rows
 from planner.scenario import Scenario
 from planner.solve import quiet_stdout
 
@@ -187,17 +187,17 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
             start[(i, y)].upBound = 0
     ever = {i: [(start[(i, y)], 1.0) for y in range(years)] for i in range(n)}
     for i in forced_in:
-        _add(prob, _affine(ever[i]), pulp.LpConstraintEQ, 1, f"lock[{i}]")
+        add_row(prob, affine(ever[i]), pulp.LpConstraintEQ, 1, f"lock[{i}]")
     for i in range(n):
         if i not in forced_in and years > 1:
-            _add(prob, _affine(ever[i]), pulp.LpConstraintLE, 1, f"once[{i}]")
+            add_row(prob, affine(ever[i]), pulp.LpConstraintLE, 1, f"once[{i}]")
 
     # one product per use case per trust, over the whole rollout
     for (tc, uc), rows in t.groupby(["trust", "use_case"], sort=True).indices.items():
         if len(rows) > 1 or years > 1:
             pairs = [p for i in rows for p in ever[i]]
             if len(rows) > 1:
-                _add(prob, _affine(pairs), pulp.LpConstraintLE, 1, f"use_case[{tc},{uc}]")
+                add_row(prob, affine(pairs), pulp.LpConstraintLE, 1, f"use_case[{tc},{uc}]")
 
     # capacity: horizon total and per year
     cap = options.trusts["it_capacity"]
@@ -205,9 +205,9 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
     for tc, rows in t.groupby("trust", sort=True).indices.items():
         total_cap = int(cap[tc])
         if len(rows) > total_cap:
-            _add(
+            add_row(
                 prob,
-                _affine(p for i in rows for p in ever[i]),
+                affine(p for i in rows for p in ever[i]),
                 pulp.LpConstraintLE,
                 total_cap,
                 f"capacity[{tc}]",
@@ -215,9 +215,9 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
         per_year = max(1, math.ceil(total_cap * fraction)) if total_cap > 0 else 0
         if years > 1 and len(rows) > per_year:
             for y in range(years):
-                _add(
+                add_row(
                     prob,
-                    _affine((start[(i, y)], 1) for i in rows),
+                    affine((start[(i, y)], 1) for i in rows),
                     pulp.LpConstraintLE,
                     per_year,
                     f"capacity_year[{tc},{y + 1}]",
@@ -238,9 +238,9 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
         }
     for tc in plat_trusts:
         if years > 1:
-            _add(
+            add_row(
                 prob,
-                _affine((plat[(tc, y)], 1) for y in range(years)),
+                affine((plat[(tc, y)], 1) for y in range(years)),
                 pulp.LpConstraintLE,
                 1,
                 f"platform_once[{tc}]",
@@ -248,7 +248,7 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
     for i, tc in zip(need.index, need["trust"], strict=True):
         for y in range(years):
             pairs = [(start[(i, y)], 1)] + [(plat[(tc, z)], -1) for z in range(y + 1)]
-            _add(prob, _affine(pairs), pulp.LpConstraintLE, 0, f"platform[{i},{y + 1}]")
+            add_row(prob, affine(pairs), pulp.LpConstraintLE, 0, f"platform[{i},{y + 1}]")
 
     # prerequisites signed in the same year or earlier
     index = options.option_index()
@@ -261,7 +261,7 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
                 start[(i, y)].upBound = 0
             else:
                 pairs = [(start[(i, y)], 1)] + [(start[(j, z)], -1) for z in range(y + 1)]
-                _add(prob, _affine(pairs), pulp.LpConstraintLE, 0, f"prerequisite[{i},{y + 1}]")
+                add_row(prob, affine(pairs), pulp.LpConstraintLE, 0, f"prerequisite[{i},{y + 1}]")
 
     # costs per buying unit and year, with a volume tier per yearly contract batch
     arrays = options.tier_arrays()
@@ -293,19 +293,19 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
     for unit in options.budgets.index:
         running: list = []
         for y in range(years):
-            expr = _affine(cost_pairs.get((unit, y), []))
+            expr = affine(cost_pairs.get((unit, y), []))
             unit_cost[(unit, y)] = expr
             if settings.carry_over:
                 running += list(expr.items())
-                _add(
+                add_row(
                     prob,
-                    _affine(running),
+                    affine(running),
                     pulp.LpConstraintLE,
                     float(budgets.loc[unit, : y + 1].sum()),
                     f"budget[{unit},{y + 1}]",
                 )
             else:
-                _add(
+                add_row(
                     prob,
                     expr,
                     pulp.LpConstraintLE,
@@ -323,15 +323,15 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
             for i in groups.get(tc, [])
             for y in range(years)
         ]
-        _add(prob, _affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
+        add_row(prob, affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
     for tc, need in adoption_targets(options).items():
         if need > 0:
             pairs = [(start[(i, y)], 1.0) for i in groups.get(tc, []) for y in range(years)]
-            _add(prob, _affine(pairs), pulp.LpConstraintGE, float(need), f"min_adoptions[{tc}]")
+            add_row(prob, affine(pairs), pulp.LpConstraintGE, float(need), f"min_adoptions[{tc}]")
 
     objective = [(start[(i, y)], float(f.benefit[i, y])) for i in range(n) for y in range(years)]
     objective += [(v, -COST_TIE_BREAK * c) for expr in unit_cost.values() for v, c in expr.items()]
-    prob.setObjective(_affine(objective))
+    prob.setObjective(affine(objective))
     return RolloutModel(prob, options, settings, f, start, plat, unit_cost)
 
 

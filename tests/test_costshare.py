@@ -15,7 +15,6 @@ import planner
 from planner.costshare import (
     RULES,
     coalition_cost,
-    cost_share_figure,
     pool_games,
     shapley_exact,
     shapley_sampled,
@@ -28,6 +27,7 @@ from planner.economics import build_options
 from planner.errors import PlannerError
 from planner.evaluate import evaluate
 from planner.generate import generate_tables
+from planner.plots import cost_share_figure  # figures live with the other figures
 from planner.schema import FILES
 
 # The hand-computed example. Three buying trusts and one that buys nothing:
