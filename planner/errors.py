@@ -69,10 +69,22 @@ class ScenarioError(InputError):
 class InfeasibleError(PlannerError):
     """No plan satisfies the scenario; ``reasons`` says what cannot be met."""
 
+    #: The solver status behind the error (see :class:`planner.solve.Status`).
+    status = "infeasible"
+
     def __init__(self, reasons: list[str]):
         self.reasons = list(reasons)
         super().__init__("no plan meets this scenario: " + "; ".join(self.reasons))
 
 
 class SolverError(PlannerError):
-    """The solver failed or stopped without any feasible plan (for example a time-out)."""
+    """The solver failed or stopped without any feasible plan (for example a time-out).
+
+    ``status`` is the solver status (see :class:`planner.solve.Status`): ``no_plan`` when a
+    limit stopped it before any plan, ``unbounded`` or ``error`` otherwise, or ``mismatch``
+    when the optimiser's plan and the evaluator disagree.
+    """
+
+    def __init__(self, message: str, status: str = "error"):
+        self.status = str(status)
+        super().__init__(message)

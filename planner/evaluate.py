@@ -173,15 +173,20 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
     )
 
 
+def over_budget(units: pd.DataFrame) -> pd.Series:
+    """Whether each buying unit spends more than its budget (beyond rounding)."""
+    budget = units["budget_gbp"]
+    return units["cost_gbp"] > budget + BUDGET_TOLERANCE_GBP + 1e-9 * budget
+
+
 def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
     scenario = options.scenario
     out = []
-    for unit, r in units.iterrows():
-        if r["cost_gbp"] > r["budget_gbp"] + BUDGET_TOLERANCE_GBP + 1e-9 * r["budget_gbp"]:
-            out.append(
-                f"buying unit {unit} spends £{r['cost_gbp']:,.0f} over its budget "
-                f"£{r['budget_gbp']:,.0f}"
-            )
+    for unit, r in units[over_budget(units)].iterrows():
+        out.append(
+            f"buying unit {unit} spends £{r['cost_gbp']:,.0f} over its budget "
+            f"£{r['budget_gbp']:,.0f}"
+        )
     for tc, r in trusts.iterrows():
         if r["adoptions"] > r["it_capacity"]:
             out.append(

@@ -46,7 +46,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 import pandas as pd
 import pulp
@@ -54,13 +53,13 @@ import pulp
 from planner.data import Dataset
 from planner.economics import Options, build_options
 from planner.equity_rules import unit_groups
-from planner.errors import PlannerError
+from planner.errors import InfeasibleError, PlannerError, SolverError
 from planner.evaluate import tier_price
 from planner.model import build_model
 from planner.parallel import run_jobs
 from planner.plan import Plan
 from planner.scenario import Lock, Scenario
-from planner.solve import quiet_stdout, solve_options
+from planner.solve import Status, run_solver, solve_options
 
 #: Default bisection tolerance on the price factor (fallback search): 1% of today's price.
 DEFAULT_TOLERANCE = 0.01
@@ -820,32 +819,28 @@ def _least_cost_with(options: Options, i: int, unit: str, target: float) -> floa
         pulp.LpConstraint(pulp.LpAffineExpression(pairs), pulp.LpConstraintGE, "floor", target)
     )
     # HiGHS presolve slows this min-cost form about five-fold on the shipped data (same
-    # answers); the solve is otherwise set up as in planner.solve.run_highs
-    solver = pulp.HiGHS(
-        msg=False,
-        timeLimit=sc.time_limit_s,
-        gapRel=sc.mip_gap,
-        threads=sc.threads,
-        random_seed=0,
-        presolve="off",
-    )
-    with quiet_stdout():
-        model.prob.solve(solver)
-    highs = model.prob.solverModel
-    S = highspy.HighsModelStatus
-    if highs.getModelStatus() in (S.kInfeasible, S.kUnboundedOrInfeasible):
+    # answers); otherwise the solve is the package's one runner with the scenario's limits
+    run = run_solver(model.prob, sc, presolve=False)
+    if run.status == Status.INFEASIBLE:
         return None
-    if highs.getInfo().primal_solution_status != 2:  # no feasible solution in the time
-        return None
+    if not run.has_plan:
+        raise SolverError(
+            "the solver stopped before finding the least cost with the option; raise time_limit_s",
+            status=run.status.value,
+        )
     return float(model.unit_cost[unit].value() or 0.0)
 
 
 def _chosen_with_rebate(options: Options, trust: str, product: str, rebate: float) -> bool:
-    """Whether a normal re-solve adopts the option when its bill is ``rebate`` lower."""
+    """Whether a normal re-solve adopts the option when its bill is ``rebate`` lower.
+
+    Raises:
+        SolverError: If the solver stops before deciding (a time-out is not a "no").
+    """
     cut = rebate_options(options, trust, product, rebate)
     try:
         res = solve_options(cut)
-    except PlannerError:
+    except InfeasibleError:
         return False
     return bool(res.mask[cut.option_index()[(trust, product)]])
 
@@ -869,39 +864,53 @@ def _search_option(dataset: Dataset, job: _Search, options: Options | None = Non
     def allowed() -> bool:
         return job.max_solves is None or solves < job.max_solves
 
-    least = _least_cost_with(options, i, unit, job.target)
-    solves += 1
-    if least is None or least > budget + max(bill, 0.0) + 0.5:
-        return {"factor": None, "confirmed": False, "status": "not chosen even free", "solves": 1}
-    if bill <= 0:  # nothing to cut: a tie with the plan
-        return {"factor": 1.0, "confirmed": False, "status": "a tie at today's price", "solves": 1}
-    factor = min(max(1.0 - (least - budget) / bill, 0.0), 1.0)
-    if not allowed():
-        status = "found by a least-cost re-solve; not confirmed (max_resolves)"
-        return {"factor": factor, "confirmed": False, "status": status, "solves": solves}
-    probe = max(factor - CONFIRM_MARGIN, 0.0)
-    solves += 1
-    if _chosen_with_rebate(options, job.trust, job.product, (1.0 - probe) * bill):
-        status = "found by a least-cost re-solve and confirmed"
-        return {"factor": factor, "confirmed": True, "status": status, "solves": solves}
-    # solver-gap noise: bisection on [0, probe] with normal re-solves
-    lo, hi = None, probe
-    if allowed():
+    try:
         solves += 1
-        if _chosen_with_rebate(options, job.trust, job.product, bill):
-            lo = 0.0
-    if lo is None:
-        status = "not chosen even free (the least-cost estimate was not confirmed)"
+        least = _least_cost_with(options, i, unit, job.target)
+        if least is None or least > budget + max(bill, 0.0) + 0.5:
+            return {
+                "factor": None,
+                "confirmed": False,
+                "status": "not chosen even free",
+                "solves": 1,
+            }
+        if bill <= 0:  # nothing to cut: a tie with the plan
+            return {
+                "factor": 1.0,
+                "confirmed": False,
+                "status": "a tie at today's price",
+                "solves": 1,
+            }
+        factor = min(max(1.0 - (least - budget) / bill, 0.0), 1.0)
+        if not allowed():
+            status = "found by a least-cost re-solve; not confirmed (max_resolves)"
+            return {"factor": factor, "confirmed": False, "status": status, "solves": solves}
+        probe = max(factor - CONFIRM_MARGIN, 0.0)
+        solves += 1
+        if _chosen_with_rebate(options, job.trust, job.product, (1.0 - probe) * bill):
+            status = "found by a least-cost re-solve and confirmed"
+            return {"factor": factor, "confirmed": True, "status": status, "solves": solves}
+        # solver-gap noise: bisection on [0, probe] with normal re-solves
+        lo, hi = None, probe
+        if allowed():
+            solves += 1
+            if _chosen_with_rebate(options, job.trust, job.product, bill):
+                lo = 0.0
+        if lo is None:
+            status = "not chosen even free (the least-cost estimate was not confirmed)"
+            return {"factor": None, "confirmed": False, "status": status, "solves": solves}
+        while hi - lo > job.tolerance and allowed():
+            mid = (lo + hi) / 2.0
+            solves += 1
+            if _chosen_with_rebate(options, job.trust, job.product, (1.0 - mid) * bill):
+                lo = mid
+            else:
+                hi = mid
+        status = f"found by bisection (between {lo:.3f} and {hi:.3f}) and confirmed"
+        return {"factor": lo, "confirmed": True, "status": status, "solves": solves}
+    except SolverError as exc:  # a time-out decides nothing: say so, never "not chosen"
+        status = f"undecided: {exc}"
         return {"factor": None, "confirmed": False, "status": status, "solves": solves}
-    while hi - lo > job.tolerance and allowed():
-        mid = (lo + hi) / 2.0
-        solves += 1
-        if _chosen_with_rebate(options, job.trust, job.product, (1.0 - mid) * bill):
-            lo = mid
-        else:
-            hi = mid
-    status = f"found by bisection (between {lo:.3f} and {hi:.3f}) and confirmed"
-    return {"factor": lo, "confirmed": True, "status": status, "solves": solves}
 
 
 def _break_even(

@@ -15,7 +15,7 @@ import pandas as pd
 from planner.data import Dataset
 from planner.economics import build_options
 from planner.equity import equity_metrics
-from planner.errors import PlannerError
+from planner.errors import InfeasibleError, PlannerError
 from planner.evaluate import evaluate
 from planner.greedy import greedy_plan
 from planner.scenario import Scenario
@@ -29,8 +29,10 @@ def _point(dataset: Dataset, scenario: Scenario) -> dict:
     options = build_options(dataset, scenario)
     try:
         result = solve_options(options)
-    except PlannerError as exc:
+    except InfeasibleError as exc:
         return {"status": "infeasible", "reason": str(exc)}
+    except PlannerError as exc:  # the solver stopped: not the same as "no plan exists"
+        return {"status": getattr(exc, "status", "failed"), "reason": str(exc)}
     ev = evaluate(options, result.mask, check_rules=False)
     eq = equity_metrics(ev.trusts)
     by_q = eq["by_imd_quintile"]

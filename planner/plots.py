@@ -262,7 +262,7 @@ def going_alone(table: pd.DataFrame) -> go.Figure:
 
 def budget_frontier_figure(frame: pd.DataFrame, current_budget: float | None) -> go.Figure:
     """Benefit against budget for the optimiser and the greedy order of buy."""
-    ok = frame[frame["status"] != "infeasible"]
+    ok = frame[frame["benefit_gbp"].notna()]  # points with a plan
     fig = go.Figure()
     fig.add_scatter(
         x=ok["budget_gbp"].tolist(),
@@ -300,7 +300,7 @@ def equity_frontier_figure(frame: pd.DataFrame) -> go.Figure:
     Filled markers are points no other weight beats on both total benefit and the Core20
     people's coverage (``efficient``); open markers are beaten by some other weight.
     """
-    ok = frame[frame["status"] != "infeasible"].sort_values("equity_weight")
+    ok = frame[frame["benefit_gbp"].notna()].sort_values("equity_weight")
     fig = make_subplots(
         rows=1,
         cols=2,

@@ -24,7 +24,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 import pandas as pd
 import pulp
@@ -36,7 +35,7 @@ from planner.errors import InfeasibleError, SolverError
 from planner.evaluate import tier_price
 from planner.model import add_row, add_tier_batch, affine, lock_rows, platform_rows
 from planner.scenario import Scenario
-from planner.solve import quiet_stdout
+from planner.solve import Status, run_solver
 
 
 @dataclass(frozen=True)
@@ -412,32 +411,21 @@ def solve_rollout(
 def _solve_part(options: Options, settings: RolloutSettings, time_limit_s: float):
     sc = options.scenario
     built = build_rollout(options, settings)
-    solver = pulp.HiGHS(
-        msg=False, timeLimit=time_limit_s, gapRel=sc.mip_gap, threads=sc.threads, random_seed=0
-    )
-    with quiet_stdout():
-        built.prob.solve(solver)
-    S = highspy.HighsModelStatus
-    status = built.prob.solverModel.getModelStatus()
-    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+    run = run_solver(built.prob, sc, time_limit_s=time_limit_s)
+    if run.status == Status.INFEASIBLE:
         raise InfeasibleError(
             [
                 "no rollout meets the yearly budgets, capacities, locks and fairness "
                 "rules together; try carry-over or a longer rollout"
             ]
         )
-    if status == S.kModelEmpty:
+    if run.status == Status.EMPTY:
         return built, "optimal", 0.0, 0.0
-    info = built.prob.solverModel.getInfo()
-    if info.primal_solution_status != 2:
-        raise SolverError("the solver stopped without a rollout; raise time_limit_s")
-    objective = float(built.prob.objective.value() or 0.0)
-    gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else float("inf")
-    label = "time_limit"
-    if status == S.kOptimal:
-        label = "optimal" if gap <= 1e-9 else "gap_reached"
-    bound = objective if label == "optimal" else -float(info.mip_dual_bound)
-    return built, label, objective, bound
+    if not run.has_plan:
+        raise SolverError(
+            "the solver stopped without a rollout; raise time_limit_s", status=run.status.value
+        )
+    return built, run.status.value, run.objective, run.bound
 
 
 def _read(

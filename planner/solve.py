@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 import highspy
 import numpy as np
@@ -22,7 +23,7 @@ import pulp
 from planner.economics import COST_TIE_BREAK, Options
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
-from planner.model import Model, build_model, lock_rows
+from planner.model import build_model, lock_rows
 
 
 @dataclass(frozen=True)
@@ -72,16 +73,100 @@ def quiet_stdout():
         os.close(saved)
 
 
-def run_highs(model: Model, time_limit_s: float, mip_gap: float, threads: int):
-    """Run HiGHS on ``model.prob``; return (model status, seconds)."""
-    solver = pulp.HiGHS(
-        msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=threads, random_seed=0
-    )
+class Status(StrEnum):
+    """What a solver run ended with."""
+
+    OPTIMAL = "optimal"  # proven optimal (within a rounding of zero gap)
+    GAP_REACHED = "gap_reached"  # stopped at the scenario's mip_gap with a plan
+    TIME_LIMIT = "time_limit"  # stopped at the time limit with a plan
+    NO_PLAN = "no_plan"  # stopped at the time limit before any plan
+    INFEASIBLE = "infeasible"  # no plan meets the constraints
+    UNBOUNDED = "unbounded"
+    EMPTY = "empty"  # nothing to decide: no variables
+    ERROR = "error"  # any other stop
+
+
+#: Statuses that come with a plan to read.
+PLAN_STATUSES = frozenset({Status.OPTIMAL, Status.GAP_REACHED, Status.TIME_LIMIT, Status.EMPTY})
+
+
+@dataclass(frozen=True)
+class SolverRun:
+    """The outcome of one solver run: status, objective, best bound, gap and time."""
+
+    status: Status
+    objective: float
+    bound: float
+    gap: float
+    seconds: float
+    n_variables: int
+    n_constraints: int
+    detail: str = ""
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the run ended with a plan whose values can be read."""
+        return self.status in PLAN_STATUSES
+
+
+def run_solver(
+    prob: pulp.LpProblem,
+    scenario,
+    *,
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    presolve: bool = True,
+) -> SolverRun:
+    """Solve ``prob`` with HiGHS under the scenario's limits; the one place HiGHS is run.
+
+    Time limit, gap and threads are the scenario's unless given; the seed is fixed, so runs
+    are reproducible. Every caller reads the typed :class:`SolverRun`, never HiGHS codes.
+    """
+    settings = {
+        "msg": False,
+        "timeLimit": scenario.time_limit_s if time_limit_s is None else time_limit_s,
+        "gapRel": scenario.mip_gap if mip_gap is None else mip_gap,
+        "threads": scenario.threads,
+        "random_seed": 0,
+    }
+    if not presolve:
+        settings["presolve"] = "off"
     start = time.perf_counter()
     with quiet_stdout():
-        model.prob.solve(solver)
+        prob.solve(pulp.HiGHS(**settings))
     seconds = time.perf_counter() - start
-    return model.prob.solverModel.getModelStatus(), seconds
+    highs = prob.solverModel
+    code = highs.getModelStatus()
+    size = (int(highs.getNumCol()), int(highs.getNumRow()))
+    S = highspy.HighsModelStatus
+    nan = float("nan")
+    if code == S.kModelEmpty:
+        return SolverRun(Status.EMPTY, 0.0, 0.0, 0.0, seconds, *size)
+    if code in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return SolverRun(Status.INFEASIBLE, nan, nan, nan, seconds, *size)
+    if code == S.kUnbounded:
+        return SolverRun(Status.UNBOUNDED, nan, nan, nan, seconds, *size)
+    info = highs.getInfo()
+    has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if code == S.kOptimal:
+        status = Status.OPTIMAL
+    elif code == S.kTimeLimit:
+        status = Status.TIME_LIMIT if has_plan else Status.NO_PLAN
+    else:
+        status = Status.ERROR
+    detail = highs.modelStatusToString(code)
+    if status not in PLAN_STATUSES:
+        return SolverRun(status, nan, nan, nan, seconds, *size, detail)
+    objective = float(prob.objective.value() or 0.0) if prob.objective is not None else 0.0
+    # HiGHS minimises; PuLP hands it the negated objective of a maximisation
+    dual = float(info.mip_dual_bound)
+    bound = -dual if prob.sense == pulp.LpMaximize else dual
+    gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else nan
+    if status == Status.OPTIMAL and gap > 1e-9:
+        status = Status.GAP_REACHED
+    if status == Status.OPTIMAL:
+        gap, bound = 0.0, objective
+    return SolverRun(status, objective, bound, gap, seconds, *size, detail)
 
 
 def solve_options(options: Options) -> SolveResult:
@@ -144,44 +229,31 @@ def _solve_single(options: Options, time_limit_s: float) -> SolveResult:
     start = time.perf_counter()
     model = build_model(options)
     build_seconds = time.perf_counter() - start
-    status, seconds = run_highs(model, time_limit_s, sc.mip_gap, sc.threads)
-    S = highspy.HighsModelStatus
-    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+    run = run_solver(model.prob, sc, time_limit_s=time_limit_s)
+    if run.status == Status.INFEASIBLE:
         raise InfeasibleError(diagnose(options))
-    if status == S.kModelEmpty:  # nothing to decide: the empty plan
+    if run.status == Status.EMPTY:  # nothing to decide: the empty plan
         n = len(options.table)
         return SolveResult(
-            np.zeros(n, dtype=bool), "optimal", 0.0, 0.0, 0.0, build_seconds, seconds, 0, 0
+            np.zeros(n, dtype=bool), "optimal", 0.0, 0.0, 0.0, build_seconds, run.seconds, 0, 0
         )
-    info = model.prob.solverModel.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if status == S.kOptimal:
-        label = "optimal"
-    elif status == S.kTimeLimit and has_solution:
-        label = "time_limit"
-    else:
+    if not run.has_plan:
         raise SolverError(
-            f"the solver stopped ({model.prob.solverModel.modelStatusToString(status)}) "
-            "without a feasible plan; raise time_limit_s or simplify the scenario"
+            f"the solver stopped ({run.detail or run.status.value}) without a feasible plan; "
+            "raise time_limit_s or simplify the scenario",
+            status=run.status.value,
         )
     mask = np.array([(v.varValue or 0.0) > 0.5 for v in model.x], dtype=bool)
-    objective = float(model.prob.objective.value() or 0.0)
-    bound = -float(info.mip_dual_bound)  # HiGHS reports the bound of the minimised problem
-    gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else float("nan")
-    if label == "optimal" and gap > 1e-9:
-        label = "gap_reached"
-    if label == "optimal":
-        gap, bound = 0.0, objective
     return SolveResult(
         mask,
-        label,
-        max(gap, 0.0),
-        objective,
-        bound,
+        run.status.value,
+        max(run.gap, 0.0) if np.isfinite(run.gap) else float("nan"),
+        run.objective,
+        run.bound,
         build_seconds,
-        seconds,
-        int(model.prob.solverModel.getNumCol()),
-        int(model.prob.solverModel.getNumRow()),
+        run.seconds,
+        run.n_variables,
+        run.n_constraints,
     )
 
 
@@ -289,11 +361,15 @@ def shortfall(options: Options) -> pd.Series | None:
         )
     objective = pulp.LpAffineExpression([(over[u], 1.0) for u in units])
     prob.setObjective(objective + COST_TIE_BREAK * model.cost)
-    sc = options.scenario
-    status, _ = run_highs(model, sc.time_limit_s, 1e-9, sc.threads)
-    S = highspy.HighsModelStatus
-    if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+    run = run_solver(prob, options.scenario, mip_gap=1e-9)
+    if run.status == Status.INFEASIBLE:
         return None
+    if not run.has_plan:
+        raise SolverError(
+            f"the solver stopped ({run.detail or run.status.value}) before finding the least "
+            "money the scenario needs; raise time_limit_s",
+            status=run.status.value,
+        )
     return pd.Series({u: max(float(over[u].varValue or 0.0), 0.0) for u in units}, dtype=float)
 
 

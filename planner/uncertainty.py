@@ -22,7 +22,7 @@ import pandas as pd
 from planner.data import Dataset
 from planner.economics import build_options
 from planner.errors import PlannerError
-from planner.evaluate import evaluate
+from planner.evaluate import evaluate, over_budget
 from planner.parallel import Progress, run_jobs
 from planner.scenario import Scenario
 from planner.solve import solve_options
@@ -81,7 +81,7 @@ def run_sample(dataset: Dataset, job: SampleJob) -> dict:
         "sample": job.index,
         "base_plan_benefit_gbp": base.benefit_gbp,
         "base_plan_cost_gbp": base.cost_gbp,
-        "base_plan_within_budget": not any("over its budget" in v for v in base.violations),
+        "base_plan_within_budget": not bool(over_budget(base.units).any()),
     }
     try:
         result = solve_options(options)
