@@ -90,7 +90,7 @@ import numpy as np
 import pandas as pd
 
 from planner.data import Dataset
-from planner.economics import Options, build_options
+from planner.economics import Options, build_options, tier_index
 from planner.errors import PlannerError
 from planner.plan import Plan, clean
 from planner.scenario import Scenario
@@ -175,9 +175,7 @@ class PoolGame:
         pooled = (size >= 2) | (size == self.n)
         volume = m @ self.studies
         weighted = m @ self.weighted_studies
-        # all-units tier: the highest whose threshold the pooled volume reaches (as tier_price)
-        reached = volume[:, :, None] + 1e-9 >= self.thresholds[None, :, :]
-        k = np.maximum(reached.sum(axis=2) - 1, 0)
+        k = tier_index(self.thresholds, volume)  # all-units tier of each pooled purchase
         cols = np.arange(len(self.products))[None, :]
         price = np.where(pooled[:, None], self.prices_pooled[cols, k], self.prices_alone[cols, k])
         fixed = np.where(pooled, m @ self.fixed_pooled, m @ self.fixed_alone)
@@ -227,8 +225,7 @@ def stand_alone_cost(game: PoolGame, trust: str) -> float:
     if not m.any():
         return 0.0
     i = int(np.flatnonzero(m)[0])
-    reached = game.studies[i][:, None] + 1e-9 >= game.thresholds
-    k = np.maximum(reached.sum(axis=1) - 1, 0)
+    k = tier_index(game.thresholds, game.studies[i])
     price = game.prices_alone[np.arange(len(game.products)), k]
     return float((price * game.weighted_studies[i]).sum() + game.fixed_alone[i])
 

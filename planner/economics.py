@@ -37,6 +37,21 @@ MODALITY_COLUMN = {
 }
 #: Objective tie-break: among plans of equal benefit prefer the cheaper (pounds per pound).
 COST_TIE_BREAK = 1e-6
+#: Studies a year by which a pooled volume may fall short of a tier threshold and reach it.
+TIER_TOLERANCE = 1e-9
+
+
+def tier_index(thresholds, volume) -> np.ndarray:
+    """Index of the all-units tier a pooled volume reaches (0 = the first tier).
+
+    The highest tier whose threshold the volume meets prices every study. ``thresholds``
+    are a product's ascending minimum studies a year (the last axis); ``volume`` broadcasts
+    against the other axes, so one call serves a single purchase, a product's tiers in the
+    MILP or every coalition of a cost-sharing game.
+    """
+    volume = np.asarray(volume, dtype=float)[..., None]
+    reached = volume + TIER_TOLERANCE >= np.asarray(thresholds, dtype=float)
+    return np.maximum(reached.sum(axis=-1) - 1, 0)
 
 
 def annuity_from(start_months, horizon_years: int, rate: float) -> np.ndarray:
@@ -96,6 +111,13 @@ class Options:
                 for code, g in self.tiers.groupby("product_code", sort=True)
             }
         return self._tier_arrays
+
+    def standalone_cost(self) -> np.ndarray:
+        """Cost of each option bought on its own: fixed costs plus its studies at tier 1."""
+        t = self.table
+        first = np.array([self.tier_arrays()[p][2][0] for p in t["product"]], dtype=float)
+        per_study = first * t["studies_per_year"].to_numpy() * t["study_factor"].to_numpy()
+        return t["fixed_cost_gbp"].to_numpy() + per_study
 
     def option_index(self) -> dict[tuple[str, str], int]:
         """Map (trust, product) to row position in :attr:`table` (built once)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.economics import COST_TIE_BREAK, Options
+from planner.economics import COST_TIE_BREAK, Options, tier_index
 from planner.equity_rules import adoption_targets, coverage_rules
 
 BUDGET_TOLERANCE_GBP = 0.5
@@ -61,7 +61,7 @@ def tier_price(options: Options, product: str, volume: float) -> tuple[int, floa
     study.
     """
     tiers, mins, prices = options.tier_arrays()[product]
-    k = max(int(np.searchsorted(mins, volume + 1e-9, side="right")) - 1, 0)
+    k = int(tier_index(mins, volume))
     return int(tiers[k]), float(prices[k])
 
 

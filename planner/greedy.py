@@ -22,10 +22,7 @@ def greedy_order(options: Options) -> np.ndarray:
     are broken by trust then product code so the order is reproducible.
     """
     t = options.table
-    first_price = np.array([options.tier_arrays()[p][2][0] for p in t["product"]])
-    cost = t["fixed_cost_gbp"].to_numpy() + first_price * t["studies_per_year"].to_numpy() * (
-        t["study_factor"].to_numpy()
-    )
+    cost = options.standalone_cost()
     ratio = t["weighted_benefit_gbp"].to_numpy() / np.maximum(cost, 1e-9)
     return np.lexsort((t["product"].to_numpy(), t["trust"].to_numpy(), -ratio))
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.economics import COST_TIE_BREAK, Options
+from planner.economics import COST_TIE_BREAK, Options, tier_index
 from planner.equity_rules import adoption_targets, coverage_rules
 from planner.errors import InfeasibleError, Problem, ScenarioError
 
@@ -205,7 +205,7 @@ def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: floa
     """
     studies = np.asarray(studies, dtype=float)
     potential = float(studies.sum())
-    reach = int(np.searchsorted(mins, potential + 1e-9, side="right"))
+    reach = int(tier_index(mins, potential)) + 1  # tiers the whole potential volume reaches
     if reach <= 1 or np.allclose(prices[:reach], prices[0]):
         return [(v, float(prices[0]) * s * factor) for v, s in zip(xs, studies, strict=True)], None
     ks = list(range(reach))

@@ -261,10 +261,7 @@ def _binding(options: Options, ev: Evaluation) -> dict:
     taken = set(zip(ev.adoptions["trust"], ev.adoptions["product"], strict=True))
     used_uc = set(zip(ev.adoptions["trust"], ev.adoptions["use_case"], strict=True))
     full = set(ev.trusts.index[ev.trusts["adoptions"] >= ev.trusts["it_capacity"]])
-    first = np.array([options.tier_arrays()[p][2][0] for p in t["product"]])
-    standalone = t["fixed_cost_gbp"].to_numpy() + first * t["studies_per_year"].to_numpy() * (
-        t["study_factor"].to_numpy()
-    )
+    standalone = options.standalone_cost()
     open_rows = [
         i
         for i, (tc, pc, uc) in enumerate(zip(t["trust"], t["product"], t["use_case"], strict=True))

@@ -90,3 +90,30 @@ def test_discount_depth_zero_removes_volume_discounts(default_ics):
     tiers = options.tiers
     first = tiers.groupby("product_code")["price_per_study_gbp"].transform("first")
     assert np.allclose(tiers["price_per_study_gbp"], first)
+
+
+def test_tier_index_is_the_one_all_units_rule():
+    from planner.economics import tier_index
+
+    mins = [0.0, 1000.0, 5000.0]
+    assert int(tier_index(mins, 0.0)) == 0
+    assert int(tier_index(mins, 999.0)) == 0
+    assert int(tier_index(mins, 1000.0 - 1e-12)) == 1  # within the tolerance reaches the tier
+    assert int(tier_index(mins, 4999.0)) == 1
+    assert int(tier_index(mins, 1e9)) == 2
+    # broadcast: two coalitions x two products, each product with its own thresholds
+    thresholds = np.array([[0.0, 100.0, np.inf], [0.0, 10.0, 20.0]])
+    volume = np.array([[50.0, 25.0], [150.0, 5.0]])
+    assert tier_index(thresholds, volume).tolist() == [[0, 2], [1, 0]]
+
+
+def test_standalone_cost_is_fixed_plus_tier_one_studies(default_ics):
+    options = build_options(default_ics, planner.Scenario(budget_gbp=2e6), "local")
+    t = options.table
+    row = 0
+    first = options.tier_arrays()[t.at[row, "product"]][2][0]
+    expected = (
+        t.at[row, "fixed_cost_gbp"]
+        + first * t.at[row, "studies_per_year"] * (t.at[row, "study_factor"])
+    )
+    assert options.standalone_cost()[row] == pytest.approx(expected)
