@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import planner
-from planner.formatting import money
+from planner.formatting import money, percent, pounds
 from planner.frontier import budget_frontier, equity_frontier
 from planner.uncertainty import run_psa
 
@@ -155,19 +155,13 @@ def show_error(exc: Exception) -> None:
         st.error(f"The planner could not finish: {exc}")
 
 
-def gbp(value) -> str:
-    """Pounds with thousands separators."""
-    return "-" if value is None else f"£{value:,.0f}"
-
-
-def gbp_short(value) -> str:
-    """Pounds for a headline figure: £950, £12.5k, £2.35m."""
-    return money(value)
+gbp = pounds  # pounds in full, as everywhere (planner.formatting)
+gbp_short = money  # pounds for a headline figure
 
 
 def pct(value) -> str:
-    """A share as a percentage."""
-    return "-" if value is None else f"{value:.0%}"
+    """A share as a whole percentage (the headline style)."""
+    return percent(value, 0)
 
 
 def _format_for(column: str) -> str | None:

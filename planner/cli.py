@@ -18,6 +18,7 @@ import yaml
 
 from planner.data import load_dataset, write_template
 from planner.errors import InfeasibleError, InputError, PlannerError, Problem, ScenarioError
+from planner.formatting import percent, pounds
 from planner.scenario import FLOOR_TARGETS, MODELS, Lock, Scenario, load_scenario, parse_money
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
@@ -355,25 +356,17 @@ def _load(args):
     return dataset
 
 
-def _gbp(x: float | None) -> str:
-    return "-" if x is None else f"£{x:,.0f}"
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.1%}"
-
-
 def _print_plan(plan, out) -> None:
     eq = plan.equity
     print(f"model {plan.model}: {plan.status} (gap {plan.gap:.4%})", file=out)
     print(
-        f"  budget {_gbp(plan.budget_gbp)}, spent {_gbp(plan.cost_gbp)}, "
-        f"benefit {_gbp(plan.benefit_gbp)} (present value)",
+        f"  budget {pounds(plan.budget_gbp)}, spent {pounds(plan.cost_gbp)}, "
+        f"benefit {pounds(plan.benefit_gbp)} (present value)",
         file=out,
     )
     print(
         f"  {len(plan.adoptions)} adoptions at {eq['trusts_with_new_adoptions']} trusts; "
-        f"coverage {_pct(eq['coverage'])}, lowest trust {_pct(eq['min_coverage'])}",
+        f"coverage {percent(eq['coverage'])}, lowest trust {percent(eq['min_coverage'])}",
         file=out,
     )
     q = eq["by_imd_quintile"]
@@ -384,8 +377,8 @@ def _print_plan(plan, out) -> None:
     )
     print(
         f"  Core20 people ({reference}): coverage "
-        f"{_pct(eq['core20_coverage'])} against {_pct(eq['population_coverage'])} for all "
-        f"people; least deprived fifth {_pct((q.get('1') or {}).get('coverage'))}",
+        f"{percent(eq['core20_coverage'])} against {percent(eq['population_coverage'])} for all "
+        f"people; least deprived fifth {percent((q.get('1') or {}).get('coverage'))}",
         file=out,
     )
     if eq["trusts_without_new_adoptions"]:
@@ -395,20 +388,20 @@ def _print_plan(plan, out) -> None:
     g = plan.greedy
     if g:
         print(
-            f"  greedy order of buy: benefit {_gbp(g['benefit_gbp'])}; the optimum gains "
-            f"{_gbp(g['gain_gbp'])}",
+            f"  greedy order of buy: benefit {pounds(g['benefit_gbp'])}; the optimum gains "
+            f"{pounds(g['gain_gbp'])}",
             file=out,
         )
     if plan.base_case:
         print(
             f"  benefit given up for equity: "
-            f"{_gbp(plan.base_case['benefit_given_up_for_equity_gbp'])}",
+            f"{pounds(plan.base_case['benefit_given_up_for_equity_gbp'])}",
             file=out,
         )
     if plan.marginal:
         print(
-            f"  next {_gbp(plan.marginal['step_gbp'])} of budget adds "
-            f"{_gbp(plan.marginal['extra_benefit_gbp'])} of benefit"
+            f"  next {pounds(plan.marginal['step_gbp'])} of budget adds "
+            f"{pounds(plan.marginal['extra_benefit_gbp'])} of benefit"
             + ("" if plan.marginal["reliable"] else " (not reliable: a solve stopped early)"),
             file=out,
         )
@@ -565,7 +558,7 @@ def _finish_batch(args, table, plans) -> int:
     if not args.quiet:
         summary = summarise(table)
         for col in ("benefit_gbp", "cost_gbp"):
-            summary[col] = summary[col].map(_gbp)
+            summary[col] = summary[col].map(pounds)
         print(summary.to_string(index=False))
     for r in failed.itertuples():
         print(
@@ -687,12 +680,12 @@ def cmd_uncertainty(args) -> int:
             f"{s['samples']} samples ({s['failed']} failed), seed {s['seed']}, model {s['model']}"
         )
         print(
-            f"  re-optimised benefit: mean {_gbp(s['mean_benefit_gbp'])}, 90% interval "
-            f"{_gbp(s['p05_benefit_gbp'])} to {_gbp(s['p95_benefit_gbp'])}"
+            f"  re-optimised benefit: mean {pounds(s['mean_benefit_gbp'])}, 90% interval "
+            f"{pounds(s['p05_benefit_gbp'])} to {pounds(s['p95_benefit_gbp'])}"
         )
         print(
-            f"  base-case plan: {_gbp(s['base_case_benefit_gbp'])} at central values, "
-            f"expected {_gbp(s['expected_base_plan_benefit_gbp'])} under uncertainty; it "
+            f"  base-case plan: {pounds(s['base_case_benefit_gbp'])} at central values, "
+            f"expected {pounds(s['expected_base_plan_benefit_gbp'])} under uncertainty; it "
             f"overspends in {s['base_plan_overspend_share']:.0%} of samples"
         )
     return EXIT_RUNS_FAILED if s["failed"] else EXIT_OK
@@ -726,7 +719,7 @@ def cmd_rollout(args) -> int:
             print(
                 f"model {model}: {result.status} (gap {result.gap:.2%}); "
                 f"{len(result.schedule)} adoptions ({signed or 'none'}); benefit "
-                f"{_gbp(result.benefit_gbp)}, committed {_gbp(result.cost_gbp)}"
+                f"{pounds(result.benefit_gbp)}, committed {pounds(result.cost_gbp)}"
             )
     if args.out:
         report.write_csv_frame(pd.concat(schedules, ignore_index=True), args.out)

@@ -636,15 +636,9 @@ def _finish(t: dict[str, pd.DataFrame], source: str) -> Dataset:
     tiers["tier"] = tiers["tier"].astype(int)
     tiers = tiers.reset_index(drop=True)
     trusts = keyed(t["trusts"], "trust_code")
-    for col in (
-        "population",
-        "xray_per_year",
-        "ct_per_year",
-        "mri_per_year",
-        "mammography_per_year",
-        "it_capacity",
-    ):
-        trusts[col] = trusts[col].astype(int)
+    for spec in columns("trusts"):  # whole-number columns, as the data dictionary says
+        if spec.type == "int" and spec.column in trusts:
+            trusts[spec.column] = trusts[spec.column].astype(int)
     for col in QUINTILE_SHARES:  # blank (or absent) shares stay NaN
         trusts[col] = trusts[col].astype("float64")
     dep = (

@@ -28,13 +28,8 @@ from planner.deprivation import (
 )
 from planner.procurement import BuyingSetup, buying_setup
 from planner.scenario import Scenario
+from planner.schema import MODALITY_COLUMN
 
-MODALITY_COLUMN = {
-    "xray": "xray_per_year",
-    "ct": "ct_per_year",
-    "mri": "mri_per_year",
-    "mammography": "mammography_per_year",
-}
 #: Objective tie-break: among plans of equal benefit prefer the cheaper (pounds per pound).
 COST_TIE_BREAK = 1e-6
 #: Studies a year by which a pooled volume may fall short of a tier threshold and reach it.

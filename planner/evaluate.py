@@ -16,6 +16,7 @@ import pandas as pd
 
 from planner.economics import COST_TIE_BREAK, Options, tier_index
 from planner.equity_rules import adoption_targets, coverage_rules
+from planner.formatting import pounds
 
 BUDGET_TOLERANCE_GBP = 0.5
 
@@ -184,8 +185,8 @@ def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
     out = []
     for unit, r in units[over_budget(units)].iterrows():
         out.append(
-            f"buying unit {unit} spends £{r['cost_gbp']:,.0f} over its budget "
-            f"£{r['budget_gbp']:,.0f}"
+            f"buying unit {unit} spends {pounds(r['cost_gbp'])} over its budget "
+            f"{pounds(r['budget_gbp'])}"
         )
     for tc, r in trusts.iterrows():
         if r["adoptions"] > r["it_capacity"]:

@@ -55,6 +55,7 @@ from planner.economics import Options, build_options
 from planner.equity_rules import unit_groups
 from planner.errors import InfeasibleError, PlannerError, SolverError
 from planner.evaluate import tier_price
+from planner.formatting import money, pounds
 from planner.model import build_model
 from planner.parallel import run_jobs
 from planner.plan import Plan
@@ -81,40 +82,6 @@ REASON_CODES = (
     "prerequisite",
     "budget",
 )
-
-USE_CASE_NAMES = {
-    "chest_xray": "chest X-ray triage",
-    "lung_nodule_ct": "lung nodules on CT",
-    "stroke_lvo_ct": "stroke (large-vessel occlusion) on CT",
-    "stroke_perfusion_ct": "stroke perfusion and ASPECTS on CT",
-    "ct_head_bleed": "bleeds on head CT",
-    "fracture_xray": "fractures on X-ray",
-    "breast_screening": "breast screening",
-    "prostate_mri": "prostate MRI",
-    "vertebral_fracture_ct": "vertebral fractures on CT",
-    "pe_ct": "pulmonary embolism on CT",
-}
-
-
-def use_case_name(code: str) -> str:
-    """Plain-English name of a use case code (the code with spaces if it is not known)."""
-    return USE_CASE_NAMES.get(code, str(code).replace("_", " "))
-
-
-def money(value: float) -> str:
-    """Format pounds briefly: ``£1.23m``, ``£456k``, ``£950``, ``-£12k``."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    v = abs(float(value))
-    if v >= 1e6:
-        return f"{sign}£{v / 1e6:.2f}m"
-    if v >= 1e4:
-        return f"{sign}£{v / 1e3:.0f}k"
-    if v >= 1e3:
-        return f"{sign}£{v / 1e3:.1f}k"
-    return f"{sign}£{v:,.0f}"
-
 
 #: Columns of ``not_chosen`` before the break-even figures.
 NOT_CHOSEN_COLUMNS = [
@@ -1018,9 +985,9 @@ def _break_even_text(f: float, impl: float, lic: float, per: float) -> str:
         return "chosen only if free"
     parts = []
     if impl > 0:
-        parts.append(f"implementation £{impl:,.0f}")
+        parts.append(f"implementation {pounds(impl)}")
     if lic > 0:
-        parts.append(f"licence £{lic:,.0f} a year")
+        parts.append(f"licence {pounds(lic)} a year")
     if per > 0:
         parts.append(f"£{per:,.2f} a study")
     prices = f" ({', '.join(parts)})" if parts else ""

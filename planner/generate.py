@@ -92,13 +92,6 @@ TRUST_POPULATION_RANGE = (200_000, 850_000)
 #: mammography: about 2m a year over about 90 breast services). Used to scale tier thresholds.
 TYPICAL_TRUST_VOLUME = {"xray": 220_000, "ct": 60_000, "mri": 35_000, "mammography": 35_000}
 
-MODALITY_COLUMN = {
-    "xray": "xray_per_year",
-    "ct": "ct_per_year",
-    "mri": "mri_per_year",
-    "mammography": "mammography_per_year",
-}
-
 #: Short label and code prefix for each catalogue use case (names of generated variants).
 USE_CASE_LABELS = {
     "chest_xray": ("CXR", "Chest X-ray Triage"),

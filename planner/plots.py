@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 from planner.costshare import RULE_NAMES, RULES, CostShare
 from planner.data import Dataset
 from planner.deprivation import fifth_label
-from planner.formatting import MODEL_NAMES, money
+from planner.formatting import MODEL_NAMES, money, pounds
 from planner.plan import Plan
 
 #: Okabe-Ito colours, one per IMD quintile (1 least deprived ... 5 most deprived).
@@ -77,7 +77,7 @@ def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
     for r in plan.adoptions.itertuples():
         z.loc[r.trust, r.product] = 1.0
         text.loc[r.trust, r.product] = (
-            f"adopt: cost £{r.cost_gbp:,.0f}, benefit £{r.benefit_gbp:,.0f}, "
+            f"adopt: cost {pounds(r.cost_gbp)}, benefit {pounds(r.benefit_gbp)}, "
             f"go-live month {r.go_live_months:.0f}"
         )
     names = [

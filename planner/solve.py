@@ -23,6 +23,7 @@ import pulp
 from planner.economics import COST_TIE_BREAK, Options
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
+from planner.formatting import pounds
 from planner.model import build_model, lock_rows
 
 
@@ -304,12 +305,12 @@ def diagnose(options: Options) -> list[str]:
         if len(group) == 1:
             budget = float(options.budgets[group[0]])
             reasons.append(
-                f"{what} alone cost at least £{budget + more:,.0f} in {group[0]}, more than its "
-                f"budget £{budget:,.0f}"
+                f"{what} alone cost at least {pounds(budget + more)} in {group[0]}, more than its "
+                f"budget {pounds(budget)}"
             )
         else:
             reasons.append(
-                f"meeting {what} takes at least £{more:,.0f} more than the budgets of "
+                f"meeting {what} takes at least {pounds(more)} more than the budgets of "
                 f"{', '.join(group)} allow between them (the rule spans them)"
             )
     if not reasons:

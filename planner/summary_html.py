@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from planner.data import Dataset
-from planner.explain import Explanation, money, use_case_name
+from planner.explain import Explanation
+from planner.formatting import money, percent, pounds, use_case_name
 from planner.plan import Plan
 from planner.report import write_text
 
@@ -58,12 +59,6 @@ li { margin: 0; }
 def _e(value) -> str:
     """Escape any value for HTML text or an attribute."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def _pct(value) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{100 * value:.0f}%"
 
 
 def _months(value: float) -> str:
@@ -156,7 +151,7 @@ def _in_short(me: pd.Series, adopted: pd.DataFrame, trusts: pd.DataFrame, sc) ->
         text = (
             "Under this plan the trust adopts <strong>no new AI tools</strong>. The reasons, "
             "and the price cuts that would change them, are listed below. "
-            f"AI tools already in use read {_pct(me['coverage'])} of the studies the "
+            f"AI tools already in use read {percent(me['coverage'], 0)} of the studies the "
             f"catalogue's tools apply to here ({rank_text})."
         )
         return ["<h2>In short</h2>", f"<p>{text}</p>"]
@@ -178,8 +173,8 @@ def _in_short(me: pd.Series, adopted: pd.DataFrame, trusts: pd.DataFrame, sc) ->
         f"{'is' if n == 1 else 'are'} expected to bring {_e(money(me['benefit_gbp']))} of "
         f"benefit: about {qalys:,.1f} QALYs (years of healthy life) and "
         f"{_hours(hours)} hours of radiologist time released ({_hours(hours_year)} a year once "
-        f"live). AI tools would then read {_pct(me['coverage'])} of the imaging studies the "
-        f"catalogue's tools apply to here, up from {_pct(me['coverage_before'])}: "
+        f"live). AI tools would then read {percent(me['coverage'], 0)} of the imaging studies the "
+        f"catalogue's tools apply to here, up from {percent(me['coverage_before'], 0)}: "
         f"{rank_text}."
     )
     return ["<h2>In short</h2>", f"<p>{text}</p>"]
@@ -307,7 +302,7 @@ def _compare(trust: str, trusts: pd.DataFrame, ics: str) -> list[str]:
             f"<tr{cls}><td>{_e(r['trust_name'])}</td>"
             f"<td class='num'>{int(r['adoptions'])}</td>"
             f"<td><span class='barbox'><span class='bar' style='width:{width:.0f}%'></span>"
-            f"</span>{_pct(r['coverage'])}</td>"
+            f"</span>{percent(r['coverage'], 0)}</td>"
             f"<td class='num'>£{float(r['benefit_per_capita_gbp']):,.2f}</td></tr>"
         )
     out.append("</table>")
@@ -419,8 +414,8 @@ def _how_to_read(plan: Plan, explanation: Explanation) -> list[str]:
         f"Money is present value over {sc.horizon_years} years at a "
         f"{100 * sc.discount_rate:.1f}% discount rate (HM Treasury Green Book); cost counts "
         "implementation, licences, per-study fees and any deployment platform.",
-        f"Benefit is health gain at £{sc.qaly_value_gbp:,.0f} per QALY (NICE) plus "
-        f"radiologist time at £{sc.radiologist_hour_gbp:,.0f} an hour (more where posts are "
+        f"Benefit is health gain at {pounds(sc.qaly_value_gbp)} per QALY (NICE) plus "
+        f"radiologist time at {pounds(sc.radiologist_hour_gbp)} an hour (more where posts are "
         "vacant).",
         f"Nothing is gained before go-live: the contract is signed "
         f"{route.lead_time_months:.0f} months after the decision under this way of buying, "

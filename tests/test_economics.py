@@ -117,3 +117,12 @@ def test_standalone_cost_is_fixed_plus_tier_one_studies(default_ics):
         + first * t.at[row, "studies_per_year"] * (t.at[row, "study_factor"])
     )
     assert options.standalone_cost()[row] == pytest.approx(expected)
+
+
+def test_modality_columns_come_from_the_data_dictionary():
+    from planner.schema import MODALITY_COLUMN, columns
+
+    (modality,) = [c for c in columns("products") if c.column == "modality"]
+    assert tuple(modality.allowed.removeprefix("enum:").split("|")) == tuple(MODALITY_COLUMN)
+    trust_columns = {c.column for c in columns("trusts")}
+    assert set(MODALITY_COLUMN.values()) <= trust_columns

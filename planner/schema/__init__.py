@@ -13,6 +13,8 @@ from importlib import resources
 
 FILES = ("icss", "trusts", "products", "price_tiers", "deployments")
 MODALITIES = ("xray", "ct", "mri", "mammography")
+#: The trusts column holding each modality's studies a year.
+MODALITY_COLUMN = {m: f"{m}_per_year" for m in MODALITIES}
 
 
 @dataclass(frozen=True)
