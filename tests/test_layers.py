@@ -86,3 +86,15 @@ def test_the_check_catches_a_violation(tmp_path):
     assert ("report", ["write_json"], 2) in found
     assert ("model", ["_secret"], 3) in found
     assert LAYER["report"] > LAYER["data"]
+
+
+def test_readme_layout_names_every_module_and_no_other():
+    text = (PACKAGE.parent / "README.md").read_text("utf-8")
+    block = text.split("## Layout", 1)[1].split("```", 2)[1]
+    listed = {
+        w[:-3] for w in block.replace(";", " ").replace(":", " ").split() if w.endswith(".py")
+    }
+    listed |= {"schema"} if "schema/" in block else set()
+    listed -= {"app", "bench"}  # the app and the benchmark script, outside the package
+    on_disk = {module_name(p) for p in modules()} - {"__init__"}
+    assert listed == on_disk
