@@ -114,6 +114,30 @@ class Options:
         per_study = first * t["studies_per_year"].to_numpy() * t["study_factor"].to_numpy()
         return t["fixed_cost_gbp"].to_numpy() + per_study
 
+    def buyable_use_cases(self) -> pd.Series:
+        """Use cases each trust can still buy for (built once).
+
+        Options not locked out whose prerequisite the trust holds, or can buy and is not
+        locked out of.
+        """
+        if not hasattr(self, "_buyable"):
+            t = self.table
+            out = {(lk.trust, lk.product) for lk in self.scenario.locks if not lk.adopt}
+            index = self.option_index()
+
+            def can(tc: str, pc: str, pre: str) -> bool:
+                if (tc, pc) in out:
+                    return False
+                if not pre or (tc, pre) in self.existing:
+                    return True
+                return (tc, pre) in index and (tc, pre) not in out
+
+            pairs = zip(t["trust"], t["product"], t["prerequisite"], strict=True)
+            ok = np.array([can(*k) for k in pairs], dtype=bool)
+            counts = t[ok].groupby("trust")["use_case"].nunique()
+            self._buyable = counts.reindex(self.trusts.index).fillna(0).astype(int)
+        return self._buyable
+
     def option_index(self) -> dict[tuple[str, str], int]:
         """Map (trust, product) to row position in :attr:`table` (built once)."""
         if not hasattr(self, "_option_index"):

@@ -24,7 +24,7 @@ import pandas as pd
 from planner.data import Dataset
 from planner.economics import build_options
 from planner.errors import InfeasibleError, PlannerError
-from planner.formatting import MODEL_NAMES, money
+from planner.formatting import MODEL_NAMES, join_words, money
 from planner.plan import Plan, solve
 from planner.solve import shortfall
 
@@ -52,24 +52,6 @@ class Finding:
     fix_benefit_gbp: float | None = None
     given_up_gbp: float | None = None
     extra_money_gbp: float | None = None
-
-    def as_dict(self) -> dict:
-        """Plain data for JSON."""
-        return {
-            "kind": self.kind,
-            "sentence": self.sentence,
-            "trusts": list(self.trusts),
-            "fix_benefit_gbp": self.fix_benefit_gbp,
-            "given_up_gbp": self.given_up_gbp,
-            "extra_money_gbp": self.extra_money_gbp,
-        }
-
-
-def name_list(names: list[str], most: int = 3) -> str:
-    """Join names in plain English: 'A', 'A and B', 'A, B and 3 other trusts'."""
-    if len(names) <= most:
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return ", ".join(names[:most]) + f" and {len(names) - most} other trusts"
 
 
 def _fix_cost(dataset: Dataset, plan: Plan, **rule) -> tuple[str, float | None]:
@@ -131,7 +113,7 @@ def equity_findings(dataset: Dataset, plan: Plan) -> list[Finding]:
     # trusts_without_new_adoptions leaves out trusts with nothing they could buy
     left = plan.equity.get("trusts_without_new_adoptions", [])
     if left and sc.min_adoptions_per_trust < 1:
-        who = name_list([str(names.get(t, t)) for t in left])
+        who = join_words([str(names.get(t, t)) for t in left], 3, "other trusts")
         verb = "gets" if len(left) == 1 else "get"
         text, extra = _price(
             plan,

@@ -102,8 +102,10 @@ def _addressed(trusts: pd.DataFrame) -> pd.DataFrame:
 def coverage_rules(options: Options) -> list[CoverageRule]:
     """Every coverage rule of the scenario over the trusts of ``options``."""
     sc = options.scenario
-    t = _addressed(options.trusts)
     rules: list[CoverageRule] = []
+    if sc.coverage_floor <= 0 and not sc.core20_parity:
+        return rules
+    t = _addressed(options.trusts)
     if sc.coverage_floor > 0:
         if sc.floor_applies_to == "core20":
             for ics, g in t.groupby("ics", sort=True):
@@ -149,21 +151,7 @@ def adoption_targets(options: Options, least: int | None = None) -> pd.Series:
     n = options.scenario.min_adoptions_per_trust if least is None else least
     if n <= 0:
         return pd.Series(0, index=options.trusts.index, dtype=int)
-    t = options.table
-    out = {(lk.trust, lk.product) for lk in options.scenario.locks if not lk.adopt}
-    have = options.existing
-    index = options.option_index()
-
-    def can(tc: str, pc: str, pre: str) -> bool:
-        if (tc, pc) in out:
-            return False
-        if not pre or (tc, pre) in have:
-            return True
-        return (tc, pre) in index and (tc, pre) not in out
-
-    ok = [can(*k) for k in zip(t["trust"], t["product"], t["prerequisite"], strict=True)]
-    buyable = t[np.array(ok, dtype=bool)].groupby("trust")["use_case"].nunique()
-    buyable = buyable.reindex(options.trusts.index).fillna(0).astype(int)
+    buyable = options.buyable_use_cases()
     cap = options.trusts["it_capacity"].astype(int)
     return np.minimum(np.minimum(buyable, cap), n).astype(int)
 

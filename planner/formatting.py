@@ -63,6 +63,16 @@ def percent(share, decimals: int = 1) -> str:
     return f"{float(share):.{decimals}%}"
 
 
+def join_words(items: list[str], most: int | None = None, noun: str = "others") -> str:
+    """Join in plain English: 'A', 'A and B', 'A, B and C'; past ``most``, 'A, B and 3 others'."""
+    items = [str(x) for x in items]
+    if most is not None and len(items) > most:
+        return ", ".join(items[:most]) + f" and {len(items) - most} {noun}"
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def use_case_name(code: str) -> str:
     """Plain-English name of a use case code (the code with spaces if it is not known)."""
     return USE_CASE_NAMES.get(code, str(code).replace("_", " "))

@@ -23,7 +23,7 @@ import pulp
 from planner.economics import COST_TIE_BREAK, Options
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
-from planner.formatting import pounds
+from planner.formatting import join_words, pounds
 from planner.model import build_model, lock_rows
 
 
@@ -331,10 +331,7 @@ def _what_binds(options: Options) -> str:
         )
         if on
     ]
-    if not parts:
-        return "the locks"
-    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return text
+    return join_words(parts) if parts else "the locks"
 
 
 def shortfall(options: Options) -> pd.Series | None:
