@@ -49,21 +49,101 @@ def tier_index(thresholds, volume) -> np.ndarray:
     return np.maximum(reached.sum(axis=-1) - 1, 0)
 
 
-def annuity_from(start_months, horizon_years: int, rate: float) -> np.ndarray:
-    """Present value of £1 a year paid monthly from ``start_months`` to the horizon's end.
+def ramped_annuity(start_months, ramp_months: float, horizon_years: int, rate: float):
+    """Present value of £1 a year, paid monthly from ``start_months`` to the horizon's end.
 
-    Partial months count pro rata; nothing is paid once the horizon has passed.
+    The flow ramps up linearly from 0 to full over ``ramp_months`` (0: full from the
+    start). Partial months count pro rata; nothing is paid once the horizon has passed.
     """
     start = np.atleast_1d(np.asarray(start_months, dtype=float))
     months = np.arange(1, 12 * horizon_years + 1, dtype=float)
     discount = (1.0 + rate) ** (-months / 12.0)
-    active = np.clip(months[None, :] - start[:, None], 0.0, 1.0)
-    return (active * discount[None, :]).sum(axis=1) / 12.0
+    elapsed = months[None, :] - start[:, None]
+    if ramp_months > 0:
+        # average level over month m: integral of min(t / ramp, 1) over (m-1, m] after start
+        def level_integral(t):
+            t = np.clip(t, 0.0, None)
+            return np.where(t <= ramp_months, t * t / (2 * ramp_months), t - ramp_months / 2)
+
+        level = level_integral(elapsed) - level_integral(elapsed - 1.0)
+    else:
+        level = np.clip(elapsed, 0.0, 1.0)
+    return (level * discount[None, :]).sum(axis=1) / 12.0
+
+
+def annuity_from(start_months, horizon_years: int, rate: float) -> np.ndarray:
+    """Present value of £1 a year paid monthly from ``start_months`` to the horizon's end."""
+    return ramped_annuity(start_months, 0.0, horizon_years, rate)
 
 
 def discount_at(months, rate: float) -> np.ndarray:
     """Discount factor of a payment made ``months`` from now."""
     return (1.0 + rate) ** (-np.asarray(months, dtype=float) / 12.0)
+
+
+@dataclass(frozen=True)
+class ContractValues:
+    """Present values of contracts signed at one moment, per option.
+
+    Attributes:
+        go_live_months: Months from now to go-live (signature plus implementation).
+        implementation_gbp: Implementation, paid at signature.
+        licence_gbp: Licence, paid monthly from signature to the horizon's end.
+        study_factor: Present value of one study a year from go-live to the horizon's end.
+    """
+
+    go_live_months: np.ndarray
+    implementation_gbp: np.ndarray
+    licence_gbp: np.ndarray
+    study_factor: np.ndarray
+
+
+def contract_values(
+    implementation_price, licence_per_year, implementation_months, signed_months, scenario
+) -> ContractValues:
+    """Present values of signing at ``signed_months`` from now (the route's lead time included).
+
+    The one cost timing of the package: the single-period options sign at the route's lead
+    time; the rollout signs the same contracts a whole number of years later.
+    """
+    rate, horizon = scenario.discount_rate, scenario.horizon_years
+    go_live = signed_months + np.asarray(implementation_months, dtype=float)
+    return ContractValues(
+        go_live,
+        np.asarray(implementation_price, dtype=float) * float(discount_at(signed_months, rate)),
+        np.asarray(licence_per_year, dtype=float)
+        * float(annuity_from(signed_months, horizon, rate)[0]),
+        annuity_from(go_live, horizon, rate),
+    )
+
+
+def platform_value(scenario: Scenario, route, signed_months: float) -> float:
+    """Present value of a trust's imaging AI platform bought at ``signed_months`` from now.
+
+    Set-up is paid at signature, running costs monthly to the horizon's end; the route pays
+    its share of both.
+    """
+    rate = scenario.discount_rate
+    return (
+        scenario.platform_setup_gbp * float(discount_at(signed_months, rate))
+        + scenario.platform_gbp_per_year
+        * float(annuity_from(signed_months, scenario.horizon_years, rate)[0])
+    ) * route.platform_share
+
+
+def coverage_share(covered, addressable):
+    """Share of addressable studies read by AI: ``covered / addressable``.
+
+    The one coverage formula of the package. Works on numbers, arrays and Series (a Series
+    keeps its index); where nothing is addressable the share is NaN, not zero, so a trust
+    with no studies neither drags a minimum down nor counts as covered.
+    """
+    num = np.asarray(covered, dtype=float)
+    den = np.asarray(addressable, dtype=float)
+    out = np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
+    if isinstance(addressable, pd.Series):
+        return pd.Series(out, index=addressable.index)
+    return float(out) if out.ndim == 0 else out
 
 
 @dataclass
@@ -217,16 +297,16 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         full.groupby(["trust", "use_case"])["studies_per_year"].max().groupby("trust").sum()
     )
     covered_existing = pd.Series(0.0, index=trusts.index)
-    for tc, pc in existing:
+    for tc, pc in sorted(existing):  # sorted: float sums must not depend on set order
         covered_existing[tc] += float(
             full.loc[(full["trust"] == tc) & (full["product"] == pc), "studies_per_year"].iloc[0]
         )
 
-    lead = route.lead_time_months
-    go_live = lead + p["implementation_months"].to_numpy()
-    f_study = annuity_from(go_live, scenario.horizon_years, scenario.discount_rate)
-    f_contract = float(annuity_from(lead, scenario.horizon_years, scenario.discount_rate)[0])
-    d_contract = float(discount_at(lead, scenario.discount_rate))
+    lead = float(route.lead_time_months)
+    implementation_price = p["implementation_gbp"].to_numpy() * route.implementation_share
+    licence_price = p["licence_gbp_per_year"].to_numpy() * route.licence_share
+    implementation_months = p["implementation_months"].to_numpy().astype(float)
+    pv = contract_values(implementation_price, licence_price, implementation_months, lead, scenario)
     vacancy = t["vacancy_rate"].to_numpy()
     health_ps, time_ps = per_study_value(p, scenario, vacancy)
     mix = population_mix(trusts, scenario)
@@ -242,15 +322,16 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
             "use_case": p["use_case"].to_numpy(),
             "modality": p["modality"].to_numpy(),
             "studies_per_year": studies,
-            "go_live_months": go_live,
-            "health_gbp": studies * health_ps * f_study,
-            "time_gbp": studies * time_ps * f_study,
+            "go_live_months": pv.go_live_months,
+            "health_gbp": studies * health_ps * pv.study_factor,
+            "time_gbp": studies * time_ps * pv.study_factor,
             "equity_weight": weight.loc[tcodes].to_numpy(),
-            "implementation_gbp": p["implementation_gbp"].to_numpy()
-            * route.implementation_share
-            * d_contract,
-            "licence_gbp": p["licence_gbp_per_year"].to_numpy() * route.licence_share * f_contract,
-            "study_factor": f_study,
+            "implementation_gbp": pv.implementation_gbp,
+            "licence_gbp": pv.licence_gbp,
+            "study_factor": pv.study_factor,
+            "implementation_price_gbp": implementation_price,
+            "licence_price_gbp": licence_price,
+            "implementation_months": implementation_months,
             "needs_platform": p["needs_platform"].to_numpy().astype(bool),
             "prerequisite": p["prerequisite"].fillna("").to_numpy(),
         }
@@ -273,9 +354,7 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         keep[:] = False
     table = table[keep].reset_index(drop=True)
 
-    platform_cost = (
-        scenario.platform_setup_gbp * d_contract + scenario.platform_gbp_per_year * f_contract
-    ) * route.platform_share
+    platform_cost = platform_value(scenario, route, lead)
     trust_frame = pd.DataFrame(
         {
             "ics": trusts["ics_code"],

@@ -15,10 +15,13 @@ head is concentrated among the more deprived.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from planner.deprivation import QUINTILES, SHARE_COLUMNS
+from planner.economics import coverage_share
 
 
 def weighted_gini(values, weights) -> float:
@@ -109,7 +112,7 @@ def equity_metrics(trusts: pd.DataFrame) -> dict:
             "coverage": people_coverage(cov, people),
             "benefit_per_capita_gbp": float((benefit * mix[col]).sum() / people.sum()),
         }
-    addr_all = trusts["addressable_studies"].sum()
+    overall = coverage_share(trusts["covered_studies"].sum(), trusts["addressable_studies"].sum())
     # one cell per (trust, quintile) with people in it, for the concentration index
     cells = mix.to_numpy() * pop.to_numpy()[:, None]
     has = cells > 0
@@ -120,7 +123,7 @@ def equity_metrics(trusts: pd.DataFrame) -> dict:
     return {
         "min_coverage": float(cov[valid].min()) if valid.any() else None,
         "max_coverage": float(cov[valid].max()) if valid.any() else None,
-        "coverage": float(trusts["covered_studies"].sum() / addr_all) if addr_all else None,
+        "coverage": None if math.isnan(overall) else overall,
         "population_coverage": people_coverage(cov, pop),
         "core20_coverage": people_coverage(cov, trusts["core20_population"].astype(float)),
         "core20_population": round(float(trusts["core20_population"].sum())),

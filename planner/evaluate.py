@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.economics import COST_TIE_BREAK, Options, tier_index
+from planner.economics import COST_TIE_BREAK, Options, coverage_share, tier_index
 from planner.equity_rules import adoption_targets, coverage_rules
 from planner.formatting import pounds
 
@@ -141,10 +141,7 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
     trusts["covered_studies"] = trusts["existing_studies"] + by_trust[
         "studies_per_year"
     ].sum().reindex(trusts.index).fillna(0.0)
-    addr = trusts["addressable_studies"]
-    trusts["coverage"] = np.where(
-        addr > 0, trusts["covered_studies"] / addr.where(addr > 0, 1), np.nan
-    )
+    trusts["coverage"] = coverage_share(trusts["covered_studies"], trusts["addressable_studies"])
 
     units = pd.DataFrame({"budget_gbp": options.budgets})
     units["cost_gbp"] = trusts.groupby("unit")["cost_gbp"].sum().reindex(units.index).fillna(0.0)

@@ -51,7 +51,7 @@ import pandas as pd
 import pulp
 
 from planner.data import Dataset
-from planner.economics import Options, build_options
+from planner.economics import Options, build_options, coverage_share
 from planner.equity_rules import unit_groups
 from planner.errors import InfeasibleError, PlannerError, SolverError
 from planner.evaluate import tier_price
@@ -758,7 +758,8 @@ def _objective_floor(options: Options, plan_pairs: set, plan: Plan) -> float:
     """The plan's objective without the cost tie-break, over the options given."""
     index = options.option_index()
     w = options.table["weighted_benefit_gbp"].to_numpy()
-    total = float(sum(w[index[p]] for p in plan_pairs if p in index))
+    # sorted: a set iterates in a per-process order, and float sums depend on the order
+    total = float(sum(w[index[p]] for p in sorted(plan_pairs) if p in index))
     if options.scenario.maximin_weight_gbp > 0:
         total += options.scenario.maximin_weight_gbp * min(plan.evaluation.min_coverage, 1.0)
     return total
@@ -1000,8 +1001,7 @@ def _trusts(dataset: Dataset, options: Options, plan: Plan) -> pd.DataFrame:
     """Per trust: coverage before and after, rank in its ICS, and what is already in use."""
     p = plan.trusts.set_index("trust")
     tr = options.trusts
-    addr = tr["addressable_studies"]
-    before = np.where(addr > 0, tr["existing_studies"] / addr.where(addr > 0, 1), np.nan)
+    before = coverage_share(tr["existing_studies"], tr["addressable_studies"]).to_numpy()
     out = pd.DataFrame(
         {
             "trust": tr.index,

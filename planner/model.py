@@ -122,33 +122,38 @@ def define_adoption(prob: pulp.LpProblem, options: Options) -> list:
     return x
 
 
-def define_use_case(prob, options: Options, x) -> None:
-    """At most one product per use case per trust: ``sum_{p in use case} x[t,p] <= 1``."""
+def adoption_terms(x) -> list[list[tuple]]:
+    """Per option row, the (variable, coefficient) pairs that sum to 1 when it is adopted.
+
+    In this model one binary ``x[i]``; the rollout passes the signing binaries of every
+    year instead, so the fairness rows below serve both models.
+    """
+    return [[(v, 1.0)] for v in x]
+
+
+def define_use_case(prob, options: Options, adopted) -> None:
+    """At most one product per use case per trust: ``sum_{p in use case} x[t,p] <= 1``.
+
+    ``adopted[i]`` stands for ``x[i]`` (see :func:`adoption_terms`).
+    """
     groups = options.table.groupby(["trust", "use_case"], sort=True).indices
     for (tc, uc), rows in groups.items():
         if len(rows) > 1:
-            add_row(
-                prob,
-                affine((x[i], 1) for i in rows),
-                pulp.LpConstraintLE,
-                1,
-                f"use_case[{tc},{uc}]",
-            )
+            pairs = [pair for i in rows for pair in adopted[i]]
+            add_row(prob, affine(pairs), pulp.LpConstraintLE, 1, f"use_case[{tc},{uc}]")
 
 
-def define_capacity(prob, options: Options, x) -> None:
-    """IT integration capacity: ``sum_p x[t,p] <= it_capacity[t]``."""
+def define_capacity(prob, options: Options, adopted) -> None:
+    """IT integration capacity: ``sum_p x[t,p] <= it_capacity[t]``.
+
+    ``adopted[i]`` stands for ``x[i]`` (see :func:`adoption_terms`).
+    """
     groups = options.table.groupby("trust", sort=True).indices
     cap = options.trusts["it_capacity"]
     for tc, rows in groups.items():
         if len(rows) > cap[tc]:
-            add_row(
-                prob,
-                affine((x[i], 1) for i in rows),
-                pulp.LpConstraintLE,
-                float(cap[tc]),
-                f"capacity[{tc}]",
-            )
+            pairs = [pair for i in rows for pair in adopted[i]]
+            add_row(prob, affine(pairs), pulp.LpConstraintLE, float(cap[tc]), f"capacity[{tc}]")
 
 
 def platform_rows(options: Options) -> pd.DataFrame:
@@ -305,37 +310,38 @@ def coverage_terms(options: Options, x, trust: str, rows) -> tuple[list, float, 
     )
 
 
-def define_coverage_rules(prob, options: Options, x) -> None:
+def define_coverage_rules(prob, options: Options, adopted) -> None:
     """Coverage floors and Core20 parity (see :mod:`planner.equity_rules`).
 
     Each rule ``sum_t a[t] coverage[t] >= rhs`` becomes
     ``sum_t (a[t] / addressable[t]) sum_p s[t,p] x[t,p] >= rhs - sum_t a[t] existing[t] /
     addressable[t]``, multiplied through by the rule's addressable studies (so the row is in
     studies, like the other rows); a per-trust floor is the special case ``a[t] = 1``.
+    ``adopted[i]`` stands for ``x[i]`` (see :func:`adoption_terms`).
     """
     groups = options.table.groupby("trust").indices
     s = options.table["studies_per_year"].to_numpy()
     for rule in coverage_rules(options):
         per_study, rhs = rule.row(options)
         pairs = [
-            (x[i], coef * float(s[i])) for t, coef in per_study.items() for i in groups.get(t, [])
+            (v, c * coef * float(s[i]))
+            for t, coef in per_study.items()
+            for i in groups.get(t, [])
+            for v, c in adopted[i]
         ]
         add_row(prob, affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
 
 
-def define_min_adoptions(prob, options: Options, x) -> None:
-    """Minimum new adoptions: ``sum_p x[t,p] >= target[t]`` (see ``adoption_targets``)."""
+def define_min_adoptions(prob, options: Options, adopted) -> None:
+    """Minimum new adoptions: ``sum_p x[t,p] >= target[t]`` (see ``adoption_targets``).
+
+    ``adopted[i]`` stands for ``x[i]`` (see :func:`adoption_terms`).
+    """
     groups = options.table.groupby("trust").indices
     for tc, n in adoption_targets(options).items():
         if n > 0:
-            rows = groups.get(tc, [])
-            add_row(
-                prob,
-                affine((x[i], 1) for i in rows),
-                pulp.LpConstraintGE,
-                float(n),
-                f"min_adoptions[{tc}]",
-            )
+            pairs = [pair for i in groups.get(tc, []) for pair in adopted[i]]
+            add_row(prob, affine(pairs), pulp.LpConstraintGE, float(n), f"min_adoptions[{tc}]")
 
 
 def define_maximin(prob, options: Options, x):
@@ -373,14 +379,15 @@ def build_model(
     sense = pulp.LpMinimize if minimise_cost else pulp.LpMaximize
     prob = pulp.LpProblem("adoption_plan", sense)
     x = define_adoption(prob, options)
-    define_use_case(prob, options, x)
-    define_capacity(prob, options, x)
+    adopted = adoption_terms(x)
+    define_use_case(prob, options, adopted)
+    define_capacity(prob, options, adopted)
     y = define_platform(prob, options, x)
     define_prerequisites(prob, options, x)
     study_cost, tier_vars = define_tiers(prob, options, x)
     unit_cost = define_budget(prob, options, x, y, study_cost, budgets)
-    define_coverage_rules(prob, options, x)
-    define_min_adoptions(prob, options, x)
+    define_coverage_rules(prob, options, adopted)
+    define_min_adoptions(prob, options, adopted)
     m = None if minimise_cost else define_maximin(prob, options, x)
     cost_pairs = [pair for expr in unit_cost.values() for pair in expr.items()]
     if minimise_cost:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from planner.data import Dataset
 from planner.deprivation import QUINTILES, SHARE_COLUMNS, core20_label, fifth_label
-from planner.economics import Options, build_options
+from planner.economics import Options, build_options, coverage_share
 from planner.equity import equity_metrics
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules
 from planner.errors import PlannerError, SolverError
@@ -245,7 +245,7 @@ def _ics_table(trusts: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
             "adoptions": g["adoptions"].sum(),
             "cost_gbp": g["cost_gbp"].sum(),
             "benefit_gbp": g["benefit_gbp"].sum(),
-            "coverage": g["covered_studies"].sum() / g["addressable_studies"].sum(),
+            "coverage": coverage_share(g["covered_studies"].sum(), g["addressable_studies"].sum()),
             "min_trust_coverage": g["coverage"].min(),
         }
     )

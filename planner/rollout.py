@@ -29,11 +29,28 @@ import pandas as pd
 import pulp
 
 from planner.data import Dataset
-from planner.economics import COST_TIE_BREAK, Options, annuity_from, build_options, discount_at
-from planner.equity_rules import adoption_targets, coverage_rules, has_rules, unit_groups
+from planner.economics import (
+    COST_TIE_BREAK,
+    Options,
+    build_options,
+    contract_values,
+    platform_value,
+    ramped_annuity,
+)
+from planner.equity_rules import has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
 from planner.evaluate import tier_price
-from planner.model import add_row, add_tier_batch, affine, lock_rows, platform_rows
+from planner.model import (
+    add_row,
+    add_tier_batch,
+    affine,
+    define_capacity,
+    define_coverage_rules,
+    define_min_adoptions,
+    define_use_case,
+    lock_rows,
+    platform_rows,
+)
 from planner.scenario import Scenario
 from planner.solve import Status, run_solver
 
@@ -59,24 +76,6 @@ class RolloutSettings:
     yearly_budgets_gbp: tuple[float, ...] | None = None
 
 
-def ramped_annuity(go_live_months, ramp_months: float, horizon_years: int, rate: float):
-    """Present value of £1 a year of benefit that ramps up linearly after go-live."""
-    start = np.atleast_1d(np.asarray(go_live_months, dtype=float))
-    months = np.arange(1, 12 * horizon_years + 1, dtype=float)
-    discount = (1.0 + rate) ** (-months / 12.0)
-    elapsed = months[None, :] - start[:, None]
-    if ramp_months > 0:
-        # average level over month m: integral of min(t / ramp, 1) over (m-1, m] after go-live
-        def level_integral(t):
-            t = np.clip(t, 0.0, None)
-            return np.where(t <= ramp_months, t * t / (2 * ramp_months), t - ramp_months / 2)
-
-        level = level_integral(elapsed) - level_integral(elapsed - 1.0)
-    else:
-        level = np.clip(elapsed, 0.0, 1.0)
-    return (level * discount[None, :]).sum(axis=1) / 12.0
-
-
 @dataclass
 class YearFactors:
     """Per option and year: benefit, fixed cost and per-study cost factor (present values)."""
@@ -90,13 +89,18 @@ class YearFactors:
 
 
 def year_factors(options: Options, settings: RolloutSettings) -> YearFactors:
-    """Compute the present values of signing each option in each decision year."""
+    """Compute the present values of signing each option in each decision year.
+
+    Signing in year y (y = 0 first) is the single-period contract of
+    :func:`planner.economics.contract_values` started ``12 y`` months later: the same
+    prices, the same timing, one shifted start. Benefit ramps up over ``ramp_months`` from
+    go-live (:func:`planner.economics.ramped_annuity`).
+    """
     sc = options.scenario
     route = sc.route(options.model)
     t = options.table
     years = settings.years
-    lead = route.lead_time_months
-    impl_months = t["go_live_months"].to_numpy() - lead
+    lead = float(route.lead_time_months)
     annual = t["annual_benefit_gbp"].to_numpy()
     weight = t["equity_weight"].to_numpy()
     n = len(t)
@@ -104,36 +108,25 @@ def year_factors(options: Options, settings: RolloutSettings) -> YearFactors:
     study = np.zeros((n, years))
     fixed = np.zeros((n, years))
     go_live = np.zeros((n, years))
-    impl_cost = t["implementation_gbp"].to_numpy() / discount_at(lead, sc.discount_rate)
-    base_licence = annuity_from(lead, sc.horizon_years, sc.discount_rate)[0]
-    licence_cost = np.where(
-        base_licence > 0, t["licence_gbp"].to_numpy() / max(base_licence, 1e-12), 0.0
-    )
     for y in range(years):
-        start = 12.0 * y
-        gl = start + lead + impl_months
-        go_live[:, y] = gl
+        pv = contract_values(
+            t["implementation_price_gbp"].to_numpy(),
+            t["licence_price_gbp"].to_numpy(),
+            t["implementation_months"].to_numpy(),
+            12.0 * y + lead,
+            sc,
+        )
+        go_live[:, y] = pv.go_live_months
         benefit[:, y] = annual * ramped_annuity(
-            gl, settings.ramp_months, sc.horizon_years, sc.discount_rate
+            pv.go_live_months, settings.ramp_months, sc.horizon_years, sc.discount_rate
         )
-        study[:, y] = annuity_from(gl, sc.horizon_years, sc.discount_rate)
-        contract = start + lead
-        fixed[:, y] = (
-            impl_cost * discount_at(contract, sc.discount_rate)
-            + licence_cost * (annuity_from(contract, sc.horizon_years, sc.discount_rate)[0])
-        )
-    platform = {}
+        study[:, y] = pv.study_factor
+        fixed[:, y] = pv.implementation_gbp + pv.licence_gbp
     trusts = options.trusts
-    setup = sc.platform_setup_gbp * route.platform_share
-    running = sc.platform_gbp_per_year * route.platform_share
-    for tc in trusts.index[~trusts["has_platform"]]:
-        platform[tc] = np.array(
-            [
-                setup * discount_at(12.0 * y + lead, sc.discount_rate)
-                + running * annuity_from(12.0 * y + lead, sc.horizon_years, sc.discount_rate)[0]
-                for y in range(years)
-            ]
-        )
+    platform = {
+        tc: np.array([platform_value(sc, route, 12.0 * y + lead) for y in range(years)])
+        for tc in trusts.index[~trusts["has_platform"]]
+    }
     return YearFactors(benefit * weight[:, None], benefit, fixed, study, platform, go_live)
 
 
@@ -171,13 +164,14 @@ class RolloutModel:
     unit_cost: dict  # (unit, year index) -> expression
 
 
-def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
-    """Build the rollout MILP (see the module docstring); building never solves."""
-    t = options.table
-    years = settings.years
-    f = year_factors(options, settings)
-    prob = pulp.LpProblem("rollout", pulp.LpMaximize)
-    n = len(t)
+def define_signing(prob, options: Options, years: int) -> tuple[dict, dict]:
+    """Signing binaries ``v[i,y]``: option i signed in decision year y; signed at most once.
+
+    ``sum_y v[i,y] <= 1``; a lock in makes it ``= 1``, a lock out fixes every ``v[i,y] = 0``.
+    Returns the variables by (row, year) and, per row, the pairs whose sum is 1 when the
+    option is adopted by the end of the rollout (the ``x[i]`` of :mod:`planner.model`).
+    """
+    n = len(options.table)
     flat = prob.add_variable_dict("start", range(n * years), cat="Binary")
     start = {(i, y): flat[i * years + y] for i in range(n) for y in range(years)}
     forced_in, forced_out = lock_rows(options)
@@ -190,29 +184,25 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
     for i in range(n):
         if i not in forced_in and years > 1:
             add_row(prob, affine(ever[i]), pulp.LpConstraintLE, 1, f"once[{i}]")
+    return start, ever
 
-    # one product per use case per trust, over the whole rollout
-    for (tc, uc), rows in t.groupby(["trust", "use_case"], sort=True).indices.items():
-        if len(rows) > 1 or years > 1:
-            pairs = [p for i in rows for p in ever[i]]
-            if len(rows) > 1:
-                add_row(prob, affine(pairs), pulp.LpConstraintLE, 1, f"use_case[{tc},{uc}]")
 
-    # capacity: horizon total and per year
+def define_yearly_capacity(prob, options: Options, settings: RolloutSettings, start) -> None:
+    """Deployments a trust can take on in one year: ``sum_p v[t,p,y] <= c[t]`` for every y.
+
+    ``c[t] = max(1, ceil(it_capacity[t] x yearly_capacity_fraction))`` (nothing if the trust
+    has no capacity); the fraction is at least ``1 / years`` so the horizon total stays
+    reachable. The horizon total itself is :func:`planner.model.define_capacity`.
+    """
+    years = settings.years
+    if years <= 1:
+        return
     cap = options.trusts["it_capacity"]
     fraction = max(settings.yearly_capacity_fraction, 1.0 / years)
-    for tc, rows in t.groupby("trust", sort=True).indices.items():
+    for tc, rows in options.table.groupby("trust", sort=True).indices.items():
         total_cap = int(cap[tc])
-        if len(rows) > total_cap:
-            add_row(
-                prob,
-                affine(p for i in rows for p in ever[i]),
-                pulp.LpConstraintLE,
-                total_cap,
-                f"capacity[{tc}]",
-            )
         per_year = max(1, math.ceil(total_cap * fraction)) if total_cap > 0 else 0
-        if years > 1 and len(rows) > per_year:
+        if len(rows) > per_year:
             for y in range(years):
                 add_row(
                     prob,
@@ -222,7 +212,13 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
                     f"capacity_year[{tc},{y + 1}]",
                 )
 
-    # platform bought by the year a product that needs it is signed
+
+def define_yearly_platform(prob, options: Options, years: int, start) -> dict:
+    """Platform bought by the year a product that needs it is signed.
+
+    ``v[i,y] <= sum_{z <= y} q[t,z]`` for every option i at trust t that needs a platform
+    it lacks, and ``sum_y q[t,y] <= 1``. Returns ``q`` by (trust, year).
+    """
     need = platform_rows(options)
     plat_trusts = sorted(need["trust"].unique())
     plat = {}
@@ -248,9 +244,16 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
         for y in range(years):
             pairs = [(start[(i, y)], 1)] + [(plat[(tc, z)], -1) for z in range(y + 1)]
             add_row(prob, affine(pairs), pulp.LpConstraintLE, 0, f"platform[{i},{y + 1}]")
+    return plat
 
-    # prerequisites signed in the same year or earlier
+
+def define_yearly_prerequisites(prob, options: Options, years: int, start) -> None:
+    """Prerequisites signed in the same year or earlier: ``v[p,y] <= sum_{z <= y} v[q,z]``.
+
+    A prerequisite already in use is met; one that cannot be had fixes ``v[p,y] = 0``.
+    """
     index = options.option_index()
+    t = options.table
     for i, tc, pre in zip(t.index, t["trust"], t["prerequisite"], strict=True):
         if not pre or (tc, pre) in options.existing:
             continue
@@ -262,7 +265,17 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
                 pairs = [(start[(i, y)], 1)] + [(start[(j, z)], -1) for z in range(y + 1)]
                 add_row(prob, affine(pairs), pulp.LpConstraintLE, 0, f"prerequisite[{i},{y + 1}]")
 
-    # costs per buying unit and year, with a volume tier per yearly contract batch
+
+def define_yearly_costs(prob, options: Options, f: YearFactors, start, plat) -> dict:
+    """What each buying unit commits in each year, as expression pairs by (unit, year).
+
+    ``cost[u,y] = sum_i fixed[i,y] v[i,y] + sum_p tiered per-study cost of the batch
+    signed in y + sum_t platform[t,y] q[t,y]``: each year's signings of a product by one
+    buyer form one contract batch with its own all-units tier
+    (:func:`planner.model.add_tier_batch`), priced at the study factor of that year.
+    """
+    t = options.table
+    years = f.benefit.shape[1]
     arrays = options.tier_arrays()
     studies = t["studies_per_year"].to_numpy()
     cost_pairs: dict = defaultdict(list)
@@ -282,52 +295,56 @@ def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
                 float(f.study[rows[0], y]),
             )
             cost_pairs[(unit, y)] += pairs
-    for tc in plat_trusts:
+    for tc, y in plat:
         unit = options.trusts.at[tc, "unit"]
-        for y in range(years):
-            cost_pairs[(unit, y)].append((plat[(tc, y)], float(f.platform[tc][y])))
+        cost_pairs[(unit, y)].append((plat[(tc, y)], float(f.platform[tc][y])))
+    return cost_pairs
 
+
+def define_yearly_budgets(prob, options: Options, settings: RolloutSettings, cost_pairs) -> dict:
+    """Yearly money per buying unit; returns ``cost[u,y]`` by (unit, year).
+
+    With carry-over ``sum_{z <= y} cost[u,z] <= sum_{z <= y} budget[u,z]``, without
+    ``cost[u,y] <= budget[u,y]``.
+    """
     budgets = yearly_budgets(options, settings)
     unit_cost = {}
     for unit in options.budgets.index:
         running: list = []
-        for y in range(years):
+        for y in range(settings.years):
             expr = affine(cost_pairs.get((unit, y), []))
             unit_cost[(unit, y)] = expr
             if settings.carry_over:
                 running += list(expr.items())
-                add_row(
-                    prob,
-                    affine(running),
-                    pulp.LpConstraintLE,
-                    float(budgets.loc[unit, : y + 1].sum()),
-                    f"budget[{unit},{y + 1}]",
-                )
+                expr, money = affine(running), float(budgets.loc[unit, : y + 1].sum())
             else:
-                add_row(
-                    prob,
-                    expr,
-                    pulp.LpConstraintLE,
-                    float(budgets.loc[unit, y + 1]),
-                    f"budget[{unit},{y + 1}]",
-                )
+                money = float(budgets.loc[unit, y + 1])
+            add_row(prob, expr, pulp.LpConstraintLE, money, f"budget[{unit},{y + 1}]")
+    return unit_cost
 
-    # fairness rules, met by the end of the rollout (see planner.equity_rules)
-    groups = t.groupby("trust").indices
-    for rule in coverage_rules(options):
-        per_study, rhs = rule.row(options)
-        pairs = [
-            (start[(i, y)], coef * float(studies[i]))
-            for tc, coef in per_study.items()
-            for i in groups.get(tc, [])
-            for y in range(years)
-        ]
-        add_row(prob, affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
-    for tc, need in adoption_targets(options).items():
-        if need > 0:
-            pairs = [(start[(i, y)], 1.0) for i in groups.get(tc, []) for y in range(years)]
-            add_row(prob, affine(pairs), pulp.LpConstraintGE, float(need), f"min_adoptions[{tc}]")
 
+def build_rollout(options: Options, settings: RolloutSettings) -> RolloutModel:
+    """Build the rollout MILP (see the module docstring); building never solves.
+
+    Maximises ``sum_{i,y} weighted_benefit[i,y] v[i,y] - 1e-6 sum_{u,y} cost[u,y]``. The
+    rules that hold over the whole rollout (one product per use case, the horizon's IT
+    capacity, coverage floors, Core20 parity, minimum adoptions) are the single-period
+    model's own families, read with ``x[i] = sum_y v[i,y]``.
+    """
+    years = settings.years
+    f = year_factors(options, settings)
+    prob = pulp.LpProblem("rollout", pulp.LpMaximize)
+    start, ever = define_signing(prob, options, years)
+    define_use_case(prob, options, ever)
+    define_capacity(prob, options, ever)
+    define_yearly_capacity(prob, options, settings, start)
+    plat = define_yearly_platform(prob, options, years, start)
+    define_yearly_prerequisites(prob, options, years, start)
+    cost_pairs = define_yearly_costs(prob, options, f, start, plat)
+    unit_cost = define_yearly_budgets(prob, options, settings, cost_pairs)
+    define_coverage_rules(prob, options, ever)
+    define_min_adoptions(prob, options, ever)
+    n = len(options.table)
     objective = [(start[(i, y)], float(f.benefit[i, y])) for i in range(n) for y in range(years)]
     objective += [(v, -COST_TIE_BREAK * c) for expr in unit_cost.values() for v, c in expr.items()]
     prob.setObjective(affine(objective))

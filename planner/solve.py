@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.economics import COST_TIE_BREAK, Options
+from planner.economics import COST_TIE_BREAK, Options, coverage_share
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
 from planner.formatting import join_words, pounds
@@ -380,13 +380,20 @@ def best_coverage(options: Options) -> pd.Series:
     t = options.table
     tr = options.trusts
     best = t.groupby(["trust", "use_case"])["studies_per_year"].max()
-    out = {}
-    for tc in tr.index:
-        extra = best.get(tc, pd.Series(dtype=float)).sort_values(ascending=False)
-        extra = float(extra.head(int(tr.at[tc, "it_capacity"])).sum())
-        addr = float(tr.at[tc, "addressable_studies"])
-        out[tc] = (float(tr.at[tc, "existing_studies"]) + extra) / addr if addr > 0 else np.nan
-    return pd.Series(out, dtype=float)
+    extra = pd.Series(
+        {
+            tc: float(
+                best.get(tc, pd.Series(dtype=float))
+                .sort_values(ascending=False)
+                .head(int(tr.at[tc, "it_capacity"]))
+                .sum()
+            )
+            for tc in tr.index
+        },
+        index=tr.index,
+        dtype=float,
+    )
+    return coverage_share(tr["existing_studies"] + extra, tr["addressable_studies"])
 
 
 def _rules_out_of_reach(options: Options) -> list[str]:
