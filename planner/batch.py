@@ -20,6 +20,7 @@ from planner.errors import InfeasibleError, PlannerError, Problem, ScenarioError
 from planner.parallel import Progress, run_jobs
 from planner.plan import solve
 from planner.scenario import MODELS, Scenario, from_dict, parse_money
+from planner.solve import has_plan
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,7 @@ def _merge(base: dict, changes: dict) -> dict:
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """A short summary: per scenario and model, runs, failures and total benefit and spend."""
-    ok = table["status"].isin(["optimal", "gap_reached", "time_limit"])
+    ok = has_plan(table["status"])
     g = table.assign(ok=ok).groupby(["scenario", "model"], sort=False)
     return pd.DataFrame(
         {

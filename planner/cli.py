@@ -155,6 +155,16 @@ def _add_scenario_options(
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def _add_models_option(p: argparse.ArgumentParser, default: str) -> None:
+    """``--model``, repeatable, for commands that run several procurement models."""
+    p.add_argument(
+        "--model",
+        action="append",
+        choices=MODELS,
+        help=f"procurement model (repeatable; default: {default})",
+    )
+
+
 def _add_batch_outputs(p: argparse.ArgumentParser, plans: bool = True) -> None:
     p.add_argument("--out", metavar="FILE", help="write the table of runs as CSV")
     p.add_argument("--parquet", metavar="FILE", help="write the table of runs as Parquet")
@@ -194,12 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(p, with_model=False)
     p = sub.add_parser("sweep", help="budget and/or equity-weight sweep, one row per run")
     _add_scenario_options(p, with_model=False, with_outputs=False)
-    p.add_argument(
-        "--model",
-        action="append",
-        choices=MODELS,
-        help="procurement model (repeatable; default: the scenario's)",
-    )
+    _add_models_option(p, "the scenario's")
     p.add_argument("--all-icss", action="store_true", help="sweep every ICS separately")
     p.add_argument(
         "--budgets", metavar="LIST", help="budgets: 1m,2m,3m or start:stop:count, e.g. 0.5m:4m:25"
@@ -235,12 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_batch_outputs(p, plans=False)
     p = sub.add_parser("rollout", help="year-by-year rollout under yearly budgets")
     _add_scenario_options(p, with_model=False, with_outputs=False)
-    p.add_argument(
-        "--model",
-        action="append",
-        choices=MODELS,
-        help="procurement model (repeatable; default all three)",
-    )
+    _add_models_option(p, "all three")
     p.add_argument("--years", type=int, help="decision years (default: the horizon)")
     p.add_argument(
         "--no-carry-over",
@@ -283,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="local worker processes for the re-solves (default 1)",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace existing HTML pages")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace existing tables and HTML pages"
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p = sub.add_parser("validate", help="check a dataset and list every problem")
     p.add_argument("--data", required=True, metavar="PATH")
@@ -547,6 +549,7 @@ def _write_table(args, table) -> None:
 def _finish_batch(args, table, plans) -> int:
     from planner import report
     from planner.batch import summarise
+    from planner.solve import has_plan
 
     _write_table(args, table)
     if getattr(args, "plans", None):
@@ -554,7 +557,7 @@ def _finish_batch(args, table, plans) -> int:
             report.write_text(
                 Path(args.plans) / f"run-{run_id:05d}.json", report.to_json_text(plan_data)
             )
-    failed = table[~table["status"].isin(["optimal", "gap_reached", "time_limit"])]
+    failed = table[~has_plan(table["status"])]
     if not args.quiet:
         summary = summarise(table)
         for col in ("benefit_gbp", "cost_gbp"):
@@ -730,9 +733,9 @@ def cmd_rollout(args) -> int:
 
 def cmd_explain(args) -> int:
     """Explain a plan and write one HTML summary per trust."""
-    from planner import explain, report
+    from planner import explain
+    from planner.explain_output import write_explanation
     from planner.plan import solve
-    from planner.summary_html import write_trust_summaries
 
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -753,10 +756,8 @@ def cmd_explain(args) -> int:
         workers=args.workers,
     )
     out = Path(args.out)
-    for name, frame in result.tables().items():
-        report.write_csv_frame(frame, out / f"{name}.csv")
-    pages = write_trust_summaries(
-        dataset, plan, result, out / "trusts", trusts=args.trust, overwrite=args.overwrite
+    _, pages = write_explanation(
+        dataset, plan, result, out, trusts=args.trust, overwrite=args.overwrite
     )
     if not args.quiet:
         print(

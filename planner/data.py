@@ -20,7 +20,7 @@ import pandas as pd
 
 from planner.errors import DataError, Problem
 from planner.schema import FILES, ColumnSpec, columns
-from planner.sheets import write_xlsx_sheets
+from planner.sheets import refuse_existing, write_xlsx_sheets
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 INT_RE = re.compile(r"^[+]?(\d+|\d{1,3}(,\d{3})+)$")
@@ -745,11 +745,7 @@ def write_template(out_dir: str | Path) -> list[Path]:
     """
     out = Path(out_dir)
     targets = [out / f"{n}.csv" for n in FILES] + [out / "template.xlsx"]
-    existing = [p for p in targets if p.exists()]
-    if existing:
-        raise FileExistsError(
-            f"{existing[0]} already exists; choose an empty folder (nothing was written)"
-        )
+    refuse_existing(targets, "choose an empty folder")
     out.mkdir(parents=True, exist_ok=True)
     sheets = {}
     for n in FILES:

@@ -24,18 +24,23 @@ from planner.deprivation import QUINTILES, SHARE_COLUMNS
 from planner.economics import coverage_share
 
 
+def _shares_and_mean(values, weights) -> tuple[np.ndarray, np.ndarray, float]:
+    """Values as floats, weights as shares summing to 1, and the weighted mean (0 if none)."""
+    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if len(values) == 0 or weights.sum() <= 0:
+        return values, weights, 0.0
+    w = weights / weights.sum()
+    return values, w, float((values * w).sum())
+
+
 def weighted_gini(values, weights) -> float:
     """Population-weighted Gini index of ``values`` (0 = equal, towards 1 = concentrated).
 
     ``G = sum_i sum_j w_i w_j |v_i - v_j| / (2 mean)`` with weights summing to 1; equal
     values (ties) add nothing.
     """
-    values = np.asarray(values, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    if len(values) == 0 or weights.sum() <= 0:
-        return 0.0
-    w = weights / weights.sum()
-    mean = float((values * w).sum())
+    values, w, mean = _shares_and_mean(values, weights)
     if mean <= 0:
         return 0.0
     diff = np.abs(values[:, None] - values[None, :])
@@ -66,12 +71,7 @@ def concentration_index(values, weights, deprivation) -> float:
     ``C = 2 sum_i w_i (v_i - mean) (r_i - 1/2) / mean`` with ``r`` the fractional rank
     (ties share the midpoint rank of their group) and ``w`` population shares.
     """
-    values = np.asarray(values, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    if len(values) == 0 or weights.sum() <= 0:
-        return 0.0
-    w = weights / weights.sum()
-    mean = float((values * w).sum())
+    values, w, mean = _shares_and_mean(values, weights)
     if mean <= 0:
         return 0.0
     rank = fractional_rank(deprivation, weights)

@@ -26,7 +26,7 @@ from planner.economics import build_options
 from planner.errors import InfeasibleError, PlannerError
 from planner.formatting import MODEL_NAMES, join_words, money
 from planner.plan import Plan, solve
-from planner.solve import shortfall
+from planner.solve import has_plan, shortfall
 
 #: Coverage shortfall of the most deprived fifth below the least deprived that is worth a word.
 GAP_TOLERANCE = 0.005
@@ -165,7 +165,7 @@ def compare_headline(table: pd.DataFrame, budget_gbp: float | None) -> str:
     Equity is the coverage delivered to the Core20 people (the most deprived national fifth);
     models with no plan are left out.
     """
-    ok = table[table["status"].isin(["optimal", "gap_reached", "time_limit"])]
+    ok = table[has_plan(table["status"])]
     if ok.empty:
         return "No way of buying gives a plan that meets this scenario."
     best = ok.loc[ok["benefit_gbp"].idxmax()]

@@ -37,39 +37,53 @@ than the option brings).
 Re-solves of a model whose buying units share no constraint (no maximin term) are made for
 the buying unit of the trust only, since the other units' plans cannot change. Every
 re-solve counts against ``max_resolves``; rows left without one say so.
+
+This module decides which reasons hold and assembles the tables; the re-solves are made by
+:mod:`planner.resolve`, the sentences come from :mod:`planner.explain_text`, and
+:mod:`planner.explain_output` writes the tables and the trust pages to a folder.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pulp
 
 from planner.data import Dataset
 from planner.economics import Options, build_options, coverage_share
-from planner.equity_rules import unit_groups
-from planner.errors import InfeasibleError, PlannerError, SolverError
 from planner.evaluate import tier_price
-from planner.formatting import money, pounds
-from planner.model import build_model
-from planner.parallel import run_jobs
+from planner.explain_text import (
+    NO_BREAK_EVEN_TEXT,
+    NOT_DISPLACED_TEXT,
+    break_even_text,
+    budget_reason,
+    budget_value_text,
+    displaced_text,
+    fits_because,
+    not_chosen_reason,
+    pair_list,
+    platform_note,
+)
 from planner.plan import Plan
+from planner.resolve import (
+    BreakEvenSearch,
+    Resolver,
+    objective_floor,
+    rebate_options,
+    search_all,
+    separable,
+)
 from planner.scenario import Lock, Scenario
-from planner.solve import Status, run_solver, solve_options
+
+__all__ = ["REASON_CODES", "Explanation", "explain_plan", "rebate_options"]
 
 #: Default bisection tolerance on the price factor (fallback search): 1% of today's price.
 DEFAULT_TOLERANCE = 0.01
-#: The confirming re-solve is made this far (in price factor) below the threshold.
-CONFIRM_MARGIN = 1e-4
 #: Budget step used when the scenario's ``marginal_step_gbp`` is 0.
 DEFAULT_STEP_GBP = 100_000.0
-#: Stands in for "no budget" for the buying unit of the least-cost re-solve.
-NO_BUDGET_GBP = 1e12
 #: Reason codes of ``not_chosen``, in the order they are tested.
 REASON_CODES = (
     "no_studies",
@@ -185,105 +199,6 @@ class Explanation:
         return out
 
 
-def rebate_options(options: Options, trust: str, product: str, rebate_gbp: float) -> Options:
-    """Return a copy of ``options`` in which one option's bill is ``rebate_gbp`` lower.
-
-    A price factor ``f`` on a trust's prices for a product whose bill is ``cost_gbp`` (a
-    column of :attr:`Explanation.not_chosen`) is the rebate ``(1 - f) x cost_gbp``. The
-    rebate comes off the option's fixed cost, so its studies still pool with the other
-    trusts of its buying unit for the volume tiers. Solve the copy with
-    :func:`planner.solve.solve_options` (after ``for_units`` if you like).
-
-    Args:
-        options: The options table.
-        trust: The trust code.
-        product: The product code.
-        rebate_gbp: Pounds (present value) off the option's bill.
-
-    Raises:
-        ValueError: If (trust, product) is not an option, or the rebate is not finite.
-    """
-    index = options.option_index()
-    if (trust, product) not in index:
-        raise ValueError(f"{product} at {trust} is not an option under the {options.model} model")
-    if not np.isfinite(rebate_gbp):
-        raise ValueError(f"the rebate must be a finite number of pounds, not {rebate_gbp!r}")
-    table = options.table.copy()
-    col = table.columns.get_loc("fixed_cost_gbp")
-    i = index[(trust, product)]
-    table.iloc[i, col] = float(table.iloc[i, col]) - float(rebate_gbp)
-    return dataclasses.replace(options, table=table)
-
-
-# ---------------------------------------------------------------------------------------
-# re-solving
-
-
-def _solve_pairs(
-    dataset: Dataset, scenario: Scenario, model: str, unit: str | None = None
-) -> tuple[set, float] | None:
-    """Solve through the normal path; return adopted (trust, product) pairs and their benefit.
-
-    With ``unit`` only that buying unit's options are solved. Returns None when no plan
-    meets the scenario (or the solver finds none).
-    """
-    options = build_options(dataset, scenario, model)
-    if unit is not None:
-        options = options.for_units([unit])
-    try:
-        res = solve_options(options)
-    except PlannerError:
-        return None
-    chosen = options.table[res.mask]
-    pairs = set(zip(chosen["trust"], chosen["product"], strict=True))
-    return pairs, float(chosen["benefit_gbp"].sum())
-
-
-class _Resolver:
-    """Count re-solves against a limit."""
-
-    def __init__(self, dataset: Dataset, scenario: Scenario, model: str, limit: int | None):
-        self.dataset = dataset
-        self.scenario = scenario
-        self.model = model
-        self.limit = limit
-        self.count = 0
-
-    def left(self) -> int | None:
-        """Re-solves still allowed (None: no limit)."""
-        return None if self.limit is None else max(self.limit - self.count, 0)
-
-    def can(self) -> bool:
-        """Whether one more re-solve is allowed."""
-        return self.limit is None or self.count < self.limit
-
-    def solve(self, scenario: Scenario, unit: str | None = None) -> tuple[set, float] | None:
-        """Re-solve the plan's dataset under ``scenario`` (see :func:`_solve_pairs`)."""
-        self.count += 1
-        return _solve_pairs(self.dataset, scenario, self.model, unit)
-
-
-def _separable(options: Options) -> bool:
-    """Whether buying units can be re-solved one at a time (no maximin term or rule ties them)."""
-    groups = unit_groups(options)
-    return len(groups) > 1 and all(len(g) == 1 for g in groups)
-
-
-def _pair_list(pairs) -> list[str]:
-    return [f"{t}:{p}" for t, p in sorted(pairs)]
-
-
-def _by_trust(pairs) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for t, p in sorted(pairs):
-        out[t].append(p)
-    return out
-
-
-# ---------------------------------------------------------------------------------------
-# the explanation
-
-
 def explain_plan(
     dataset: Dataset,
     scenario: Scenario | None,
@@ -355,7 +270,7 @@ def explain_plan(
     if unknown:
         raise ValueError(f"unknown trust codes: {', '.join(unknown)}")
 
-    resolver = _Resolver(dataset, scenario, model, max_resolves)
+    resolver = Resolver(dataset, scenario, model, max_resolves)
     notes: list[str] = []
     budget_value = _budget_value(resolver, plan, plan_pairs, notes)
     lam = budget_value.get("benefit_per_gbp")
@@ -369,7 +284,7 @@ def explain_plan(
         _break_even(resolver, options, plan, plan_pairs, not_chosen, tolerance, workers, notes)
     else:
         notes.append("break-even prices were not searched (break_even=False)")
-    not_chosen = _finish_not_chosen(dataset, options, not_chosen)
+    not_chosen = _finish_not_chosen(options, not_chosen)
     return Explanation(
         model=model,
         scenario=scenario,
@@ -385,7 +300,7 @@ def explain_plan(
     )
 
 
-def _budget_value(resolver: _Resolver, plan: Plan, plan_pairs: set, notes: list) -> dict:
+def _budget_value(resolver: Resolver, plan: Plan, plan_pairs: set, notes: list) -> dict:
     """The value of the next budget step: plan.marginal's figures, what it buys by re-solving."""
     sc = resolver.scenario
     marginal = plan.marginal or {}
@@ -403,8 +318,8 @@ def _budget_value(resolver: _Resolver, plan: Plan, plan_pairs: set, notes: list)
         got = resolver.solve(scenario=sc.replace(budget_gbp=plan.budget_gbp + step))
         if got is not None:
             pairs, benefit = got
-            out["buys"] = _pair_list(pairs - plan_pairs)
-            out["drops"] = _pair_list(plan_pairs - pairs)
+            out["buys"] = pair_list(pairs - plan_pairs)
+            out["drops"] = pair_list(plan_pairs - pairs)
             if not marginal:
                 extra = benefit - plan.benefit_gbp
                 out.update(
@@ -415,27 +330,10 @@ def _budget_value(resolver: _Resolver, plan: Plan, plan_pairs: set, notes: list)
                 )
     else:
         notes.append("what the next budget step buys was not re-solved (max_resolves)")
-    if out["extra_benefit_gbp"] is None:
-        out["text"] = "The value of more money is not known (no re-solve was allowed)."
-        return out
-    text = (
-        f"The next {money(step)} of budget would bring {money(out['extra_benefit_gbp'])} more "
-        f"benefit ({out['benefit_per_gbp']:.2f} per £1)"
+    out["text"] = budget_value_text(
+        step, out["extra_benefit_gbp"], out["benefit_per_gbp"], out["buys"], out["drops"]
     )
-    if out["buys"]:
-        text += ": " + _moves_text(out["buys"], out["drops"])
-    elif out["buys"] is not None:
-        text += ": nothing more can be bought with it"
-    out["text"] = text + "."
     return out
-
-
-def _moves_text(buys: list[str], drops: list[str] | None) -> str:
-    gained = _by_trust(tuple(s.split(":", 1)) for s in buys)
-    parts = [f"{t} adds {', '.join(ps)}" for t, ps in gained.items()]
-    lost = _by_trust(tuple(s.split(":", 1)) for s in drops or [])
-    parts += [f"{t} drops {', '.join(ps)}" for t, ps in lost.items()]
-    return "; ".join(parts)
 
 
 def _option_bill(options: Options, i: int, volume: dict) -> tuple[float, float]:
@@ -502,21 +400,19 @@ def _adoptions(
 
     fits = []
     for r in a.itertuples(index=False):
-        reasons = []
+        reasons: list[tuple[str, dict]] = []
         if (r.trust, r.product) in locked_in:
-            reasons.append("locked in by the scenario")
+            reasons.append(("locked_in", {}))
         if needed_by.get((r.trust, r.product)):
-            reasons.append("prerequisite of " + ", ".join(sorted(needed_by[(r.trust, r.product)])))
+            products_needing = ", ".join(sorted(needed_by[(r.trust, r.product)]))
+            reasons.append(("prerequisite_of", {"products": products_needing}))
         own_tier = tier_price(options, r.product, r.studies_per_year)[0]
         if int(r.tier) > own_tier:
-            reasons.append(
-                f"reaches a cheaper volume tier (tier {int(r.tier)}, "
-                f"£{r.price_per_study_gbp:.2f} a study) with other trusts' adoptions"
-            )
+            reasons.append(("tier", {"tier": int(r.tier), "price": r.price_per_study_gbp}))
         mine = r.benefit_gbp / r.cost_gbp if r.cost_gbp > 0 else np.inf
         alts = [i for i in by_trust_uc[(r.trust, r.use_case)] if t.at[i, "product"] != r.product]
         if not alts:
-            reasons.append("the only product for this use case here")
+            reasons.append(("only_product", {}))
         else:
             ratios, benefits = [], []
             for i in alts:
@@ -526,15 +422,12 @@ def _adoptions(
                 ratios.append(t.at[i, "benefit_gbp"] / c if c > 0 else np.inf)
                 benefits.append(t.at[i, "benefit_gbp"])
             if mine >= max(ratios) - 1e-12:
-                reasons.append("best benefit per £ for this use case at this trust")
+                reasons.append(("best_value", {}))
             elif r.benefit_gbp >= max(benefits) - 1e-9:
-                reasons.append(
-                    "most benefit for this use case at this trust (the budget allows the "
-                    "dearer choice)"
-                )
-        fits.append("; ".join(reasons) if reasons else "fits the budget with the rest of the plan")
+                reasons.append(("most_benefit", {}))
+        fits.append(fits_because(reasons))
     a["fits_because"] = fits
-    a["displaced"] = "not re-solved"
+    a["displaced"] = NOT_DISPLACED_TEXT["not_resolved"]
     a["displaced_by"] = [[] for _ in range(len(a))]
     a["also_dropped"] = [[] for _ in range(len(a))]
     a["benefit_change_gbp"] = np.nan
@@ -542,12 +435,12 @@ def _adoptions(
 
 
 def _displaced(
-    resolver: _Resolver, options: Options, plan_pairs: set, a: pd.DataFrame, notes: list
+    resolver: Resolver, options: Options, plan_pairs: set, a: pd.DataFrame, notes: list
 ) -> None:
     """Re-solve without each adoption (largest benefit first); fill the displaced columns."""
     sc = resolver.scenario
     t = options.table
-    separable = _separable(options)
+    by_unit = separable(options)
     benefit_of = dict(
         zip(zip(t["trust"], t["product"], strict=True), t["benefit_gbp"], strict=True)
     )
@@ -557,42 +450,26 @@ def _displaced(
     for k in a.sort_values("benefit_gbp", ascending=False, kind="stable").index:
         tc, pc = a.at[k, "trust"], a.at[k, "product"]
         if (tc, pc) in locked_in:
-            a.at[k, "displaced"] = "locked in by the scenario: not re-solved without it"
+            a.at[k, "displaced"] = NOT_DISPLACED_TEXT["locked_in"]
             continue
         if not resolver.can():
             skipped += 1
-            a.at[k, "displaced"] = "not re-solved (max_resolves reached)"
+            a.at[k, "displaced"] = NOT_DISPLACED_TEXT["limit"]
             continue
-        unit = unit_of[tc] if separable else None
+        unit = unit_of[tc] if by_unit else None
         before = {p for p in plan_pairs if unit is None or unit_of[p[0]] == unit}
         got = resolver.solve(scenario=sc.replace(locks=[*sc.locks, Lock(tc, pc, False)]), unit=unit)
         if got is None:
-            a.at[k, "displaced"] = "without it no plan meets the scenario (locks or fairness rules)"
+            a.at[k, "displaced"] = NOT_DISPLACED_TEXT["infeasible"]
             continue
         after, benefit_after = got
         change = benefit_after - sum(benefit_of[p] for p in before)
         new = after - before
         dropped = before - after - {(tc, pc)}
-        a.at[k, "displaced_by"] = _pair_list(new)
-        a.at[k, "also_dropped"] = _pair_list(dropped)
+        a.at[k, "displaced_by"] = pair_list(new)
+        a.at[k, "also_dropped"] = pair_list(dropped)
         a.at[k, "benefit_change_gbp"] = change
-        parts = []
-        if new:
-            parts.append(
-                ", ".join(f"{t_} takes {', '.join(ps)}" for t_, ps in _by_trust(new).items())
-                + " instead"
-            )
-        else:
-            parts.append("nothing else is bought in its place")
-        if dropped:
-            parts.append(
-                ", ".join(
-                    f"{t_} also drops {', '.join(ps)}" for t_, ps in _by_trust(dropped).items()
-                )
-            )
-        sign = "+" if change >= 0 else "-"
-        parts.append(f"benefit {sign}{money(abs(change))}")
-        a.at[k, "displaced"] = "without it: " + "; ".join(parts)
+        a.at[k, "displaced"] = displaced_text(new, dropped, change)
     if skipped:
         notes.append(f"what {skipped} adoptions displaced was not re-solved (max_resolves)")
 
@@ -622,6 +499,7 @@ def _not_chosen(
         for tc, pc, uc in zip(chosen["trust"], chosen["product"], chosen["use_case"], strict=True)
     }
     have = plan_pairs | existing
+    units = plan.units.set_index("buying_unit")
     rows = []
     for tc in dataset.trusts.index:
         if tc not in wanted:
@@ -653,20 +531,14 @@ def _not_chosen(
                     in_use = next(
                         p for t_, p in existing if t_ == tc and products.at[p, "use_case"] == uc
                     )
-                    row["reason_code"] = "use_case_in_use"
-                    row["reason"] = (
-                        f"use case already covered by {products.at[in_use, 'product_name']} "
-                        f"({in_use}), already in use"
-                    )
+                    code = "use_case_in_use"
+                    facts = {"other": in_use, "other_name": products.at[in_use, "product_name"]}
                 elif route.framework_only and not bool(products.at[pc, "framework"]):
-                    row["reason_code"] = "framework"
-                    row["reason"] = "not on the national framework"
+                    code, facts = "framework", {}
                 else:
-                    row["reason_code"] = "no_studies"
-                    row["reason"] = (
-                        f"the trust reads no {products.at[pc, 'modality']} studies this "
-                        "product applies to"
-                    )
+                    code, facts = "no_studies", {"modality": products.at[pc, "modality"]}
+                row["reason_code"] = code
+                row["reason"] = not_chosen_reason(code, **facts)
                 row["search"] = "not searched: not an option here"
                 rows.append(row)
                 continue
@@ -680,36 +552,31 @@ def _not_chosen(
             row["benefit_per_gbp"] = row["benefit_gbp"] / outlay if outlay > 0 else np.inf
             tr = trusts.loc[tc]
             if (tc, pc) in locked_out:
-                row["reason_code"] = "locked_out"
-                row["reason"] = "kept out by a lock in the scenario"
+                code, facts = "locked_out", {}
                 row["search"] = "not searched: locked out"
             elif pre and (tc, pre) not in existing and (tc, pre) not in index:
-                row["reason_code"] = "prerequisite_unavailable"
-                row["reason"] = (
-                    f"needs prerequisite {pre} which the trust does not have (and cannot buy "
-                    f"under the {options.model} model)"
-                )
+                code, facts = "prerequisite_unavailable", {"prerequisite": pre}
+                facts["model"] = options.model
                 row["search"] = "not searched: prerequisite cannot be bought"
             elif (tc, uc) in plan_uc:
                 q = plan_uc[(tc, uc)]
-                row["reason_code"] = "use_case"
-                row["reason"] = (
-                    f"use case already covered by {products.at[q, 'product_name']} ({q})"
-                )
+                code, facts = "use_case", {"other": q, "other_name": products.at[q, "product_name"]}
             elif count.get(tc, 0) >= int(tr["it_capacity"]):
-                row["reason_code"] = "capacity"
-                n = int(tr["it_capacity"])
-                row["reason"] = f"IT capacity full ({count.get(tc, 0)} of {n})"
+                code = "capacity"
+                facts = {"used": count.get(tc, 0), "capacity": int(tr["it_capacity"])}
             elif pre and (tc, pre) not in have:
-                row["reason_code"] = "prerequisite"
-                row["reason"] = f"needs prerequisite {pre} which the trust does not have"
+                code, facts = "prerequisite", {"prerequisite": pre}
             else:
-                row["reason_code"] = "budget"
-                row["reason"] = _budget_reason(row["benefit_per_gbp"], lam, plan, tc, options)
+                code, facts = "budget", None
+            row["reason_code"] = code
+            if facts is not None:
+                row["reason"] = not_chosen_reason(code, **facts)
+            else:
+                unit = trusts.at[tc, "unit"]
+                slack = float(units.at[unit, "slack_gbp"]) if unit in units.index else np.nan
+                row["reason"] = budget_reason(row["benefit_per_gbp"], lam, slack)
                 if platform > 0:
-                    row["reason"] += (
-                        f" (it would also need a deployment platform, {money(platform)})"
-                    )
+                    row["reason"] += platform_note(platform)
 
             rows.append(row)
     frame = pd.DataFrame(rows, columns=NOT_CHOSEN_COLUMNS)
@@ -720,169 +587,8 @@ def _not_chosen(
     return frame
 
 
-def _budget_reason(bpg: float, lam: float | None, plan: Plan, trust: str, options: Options) -> str:
-    if lam is not None and np.isfinite(bpg) and bpg < lam:
-        return (
-            f"budget: benefit per £ ({bpg:.2f}) below what the money buys "
-            f"({lam:.2f} per £ at the margin)"
-        )
-    unit = options.trusts.at[trust, "unit"]
-    units = plan.units.set_index("buying_unit")
-    slack = float(units.at[unit, "slack_gbp"]) if unit in units.index else float("nan")
-    return (
-        f"budget: benefit per £ ({bpg:.2f}) is good but it does not fit in the money left "
-        f"({money(slack)}) without dropping adoptions worth more"
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# break-even prices
-
-
-@dataclass(frozen=True)
-class _Search:
-    """One break-even search: an option, its bill, the objective to match, where to solve."""
-
-    scenario: Scenario
-    model: str
-    unit: str | None
-    trust: str
-    product: str
-    bill_gbp: float
-    target: float
-    tolerance: float
-    max_solves: int | None
-
-
-def _objective_floor(options: Options, plan_pairs: set, plan: Plan) -> float:
-    """The plan's objective without the cost tie-break, over the options given."""
-    index = options.option_index()
-    w = options.table["weighted_benefit_gbp"].to_numpy()
-    # sorted: a set iterates in a per-process order, and float sums depend on the order
-    total = float(sum(w[index[p]] for p in sorted(plan_pairs) if p in index))
-    if options.scenario.maximin_weight_gbp > 0:
-        total += options.scenario.maximin_weight_gbp * min(plan.evaluation.min_coverage, 1.0)
-    return total
-
-
-def _least_cost_with(options: Options, i: int, unit: str, target: float) -> float | None:
-    """Least cost of ``unit`` for a plan with option ``i`` worth at least ``target``.
-
-    The plan's MILP (``build_model``) with option ``i`` forced in, the unit's budget lifted,
-    the objective (weighted benefit plus any maximin term) held at ``target`` or more, and
-    the unit's cost minimised. Returns None when no plan with the option reaches the target.
-    """
-    sc = options.scenario
-    budgets = options.budgets.copy()
-    budgets[unit] = NO_BUDGET_GBP
-    model = build_model(options, budgets=budgets)
-    model.x[i].lowBound = 1
-    w = options.table["weighted_benefit_gbp"].to_numpy()
-    pairs = [(model.x[j], float(w[j])) for j in range(len(model.x))]
-    if model.min_coverage is not None:
-        pairs.append((model.min_coverage, sc.maximin_weight_gbp))
-    model.prob.sense = pulp.LpMinimize
-    model.prob.setObjective(model.unit_cost[unit])
-    model.prob.addConstraint(
-        pulp.LpConstraint(pulp.LpAffineExpression(pairs), pulp.LpConstraintGE, "floor", target)
-    )
-    # HiGHS presolve slows this min-cost form about five-fold on the shipped data (same
-    # answers); otherwise the solve is the package's one runner with the scenario's limits
-    run = run_solver(model.prob, sc, presolve=False)
-    if run.status == Status.INFEASIBLE:
-        return None
-    if not run.has_plan:
-        raise SolverError(
-            "the solver stopped before finding the least cost with the option; raise time_limit_s",
-            status=run.status.value,
-        )
-    return float(model.unit_cost[unit].value() or 0.0)
-
-
-def _chosen_with_rebate(options: Options, trust: str, product: str, rebate: float) -> bool:
-    """Whether a normal re-solve adopts the option when its bill is ``rebate`` lower.
-
-    Raises:
-        SolverError: If the solver stops before deciding (a time-out is not a "no").
-    """
-    cut = rebate_options(options, trust, product, rebate)
-    try:
-        res = solve_options(cut)
-    except InfeasibleError:
-        return False
-    return bool(res.mask[cut.option_index()[(trust, product)]])
-
-
-def _search_option(dataset: Dataset, job: _Search, options: Options | None = None) -> dict:
-    """Break-even factor of one option: a least-cost re-solve, then a confirming re-solve.
-
-    Returns:
-        ``{"factor": f* or None, "confirmed": bool, "status": text, "solves": n}``.
-    """
-    if options is None:
-        options = build_options(dataset, job.scenario, job.model)
-        if job.unit is not None:
-            options = options.for_units([job.unit])
-    unit = options.trusts.at[job.trust, "unit"]
-    budget = float(options.budgets[unit])
-    bill = job.bill_gbp
-    i = options.option_index()[(job.trust, job.product)]
-    solves = 0
-
-    def allowed() -> bool:
-        return job.max_solves is None or solves < job.max_solves
-
-    try:
-        solves += 1
-        least = _least_cost_with(options, i, unit, job.target)
-        if least is None or least > budget + max(bill, 0.0) + 0.5:
-            return {
-                "factor": None,
-                "confirmed": False,
-                "status": "not chosen even free",
-                "solves": 1,
-            }
-        if bill <= 0:  # nothing to cut: a tie with the plan
-            return {
-                "factor": 1.0,
-                "confirmed": False,
-                "status": "a tie at today's price",
-                "solves": 1,
-            }
-        factor = min(max(1.0 - (least - budget) / bill, 0.0), 1.0)
-        if not allowed():
-            status = "found by a least-cost re-solve; not confirmed (max_resolves)"
-            return {"factor": factor, "confirmed": False, "status": status, "solves": solves}
-        probe = max(factor - CONFIRM_MARGIN, 0.0)
-        solves += 1
-        if _chosen_with_rebate(options, job.trust, job.product, (1.0 - probe) * bill):
-            status = "found by a least-cost re-solve and confirmed"
-            return {"factor": factor, "confirmed": True, "status": status, "solves": solves}
-        # solver-gap noise: bisection on [0, probe] with normal re-solves
-        lo, hi = None, probe
-        if allowed():
-            solves += 1
-            if _chosen_with_rebate(options, job.trust, job.product, bill):
-                lo = 0.0
-        if lo is None:
-            status = "not chosen even free (the least-cost estimate was not confirmed)"
-            return {"factor": None, "confirmed": False, "status": status, "solves": solves}
-        while hi - lo > job.tolerance and allowed():
-            mid = (lo + hi) / 2.0
-            solves += 1
-            if _chosen_with_rebate(options, job.trust, job.product, (1.0 - mid) * bill):
-                lo = mid
-            else:
-                hi = mid
-        status = f"found by bisection (between {lo:.3f} and {hi:.3f}) and confirmed"
-        return {"factor": lo, "confirmed": True, "status": status, "solves": solves}
-    except SolverError as exc:  # a time-out decides nothing: say so, never "not chosen"
-        status = f"undecided: {exc}"
-        return {"factor": None, "confirmed": False, "status": status, "solves": solves}
-
-
 def _break_even(
-    resolver: _Resolver,
+    resolver: Resolver,
     options: Options,
     plan: Plan,
     plan_pairs: set,
@@ -895,46 +601,35 @@ def _break_even(
     todo = [k for k in nc.index if nc.at[k, "search"] == ""]
     if not todo:
         return
-    separable = _separable(options)
+    by_unit = separable(options)
     unit_of = options.trusts["unit"]
     scoped: dict = {}  # options and objective target per buying unit (or all)
 
     def scope(unit):
         if unit not in scoped:
             part = options.for_units([unit]) if unit is not None else options
-            scoped[unit] = (part, _objective_floor(part, plan_pairs, plan))
+            scoped[unit] = (part, objective_floor(part, plan_pairs, plan))
         return scoped[unit]
 
-    def job(k, max_solves):
-        tc = nc.at[k, "trust"]
-        unit = unit_of[tc] if separable else None
-        return _Search(
-            resolver.scenario,
-            resolver.model,
-            unit,
-            tc,
-            nc.at[k, "product"],
-            float(nc.at[k, "cost_gbp"]),
-            scope(unit)[1],
-            tol,
-            max_solves,
-        )
+    def job(k):
+        def make(max_solves):
+            tc = nc.at[k, "trust"]
+            unit = unit_of[tc] if by_unit else None
+            return BreakEvenSearch(
+                resolver.scenario,
+                resolver.model,
+                unit,
+                tc,
+                nc.at[k, "product"],
+                float(nc.at[k, "cost_gbp"]),
+                scope(unit)[1],
+                tol,
+                max_solves,
+            )
 
-    if workers > 1:
-        jobs = [job(k, None) for k in todo]
-        results = run_jobs(_search_option, resolver.dataset, jobs, workers=workers)
-    else:
-        results = []
-        for k in todo:
-            left = resolver.left()
-            if left == 0:
-                results.append(None)
-                continue
-            j = job(k, left)
-            results.append(_search_option(resolver.dataset, j, scope(j.unit)[0]))
-            resolver.count += results[-1]["solves"]
-    if workers > 1:
-        resolver.count += sum(r["solves"] for r in results)
+        return make
+
+    results = search_all(resolver, [job(k) for k in todo], lambda u: scope(u)[0], workers)
     skipped = 0
     for k, res in zip(todo, results, strict=True):
         if res is None:
@@ -949,52 +644,36 @@ def _break_even(
         notes.append(f"break-even prices of {skipped} options were not searched (max_resolves)")
 
 
-def _finish_not_chosen(dataset: Dataset, options: Options, nc: pd.DataFrame) -> pd.DataFrame:
+def _finish_not_chosen(options: Options, nc: pd.DataFrame) -> pd.DataFrame:
     """Fill the break-even prices and texts from the factors; drop helper columns."""
     helpers = [c for c in nc.columns if c.startswith("_")]
     if nc.empty:
         return nc.drop(columns=helpers)
-    route = options.scenario.route(options.model)
-    products = dataset.products
+    index = options.option_index()
+    t = options.table
     for k in nc.index:
         f = nc.at[k, "break_even_price_factor"]
-        pc = nc.at[k, "product"]
+        i = index.get((nc.at[k, "trust"], nc.at[k, "product"]))
         search = nc.at[k, "search"]
         if np.isfinite(f):
-            impl = float(products.at[pc, "implementation_gbp"]) * route.implementation_share * f
-            lic = float(products.at[pc, "licence_gbp_per_year"]) * route.licence_share * f
+            impl = float(t.at[i, "implementation_price_gbp"]) * f
+            lic = float(t.at[i, "licence_price_gbp"]) * f
             per = float(nc.at[k, "_price"]) * f
             nc.at[k, "price_cut_pct"] = 100.0 * (1.0 - f)
             nc.at[k, "break_even_cost_gbp"] = float(nc.at[k, "cost_gbp"]) * f
             nc.at[k, "break_even_implementation_gbp"] = impl
             nc.at[k, "break_even_licence_gbp_per_year"] = lic
             nc.at[k, "break_even_price_per_study_gbp"] = per
-            nc.at[k, "break_even"] = _break_even_text(f, impl, lic, per)
+            nc.at[k, "break_even"] = break_even_text(f, impl, lic, per)
         elif search.startswith("not chosen even free"):
-            nc.at[k, "break_even"] = "not chosen even if free"
+            nc.at[k, "break_even"] = NO_BREAK_EVEN_TEXT["free"]
             if nc.at[k, "reason_code"] == "budget":
-                nc.at[k, "reason"] += "; not chosen even if free"
+                nc.at[k, "reason"] += "; " + NO_BREAK_EVEN_TEXT["free"]
         elif search.startswith("not searched"):
-            nc.at[k, "break_even"] = "no price makes it chosen"
+            nc.at[k, "break_even"] = NO_BREAK_EVEN_TEXT["structural"]
         else:
-            nc.at[k, "break_even"] = "not searched"
+            nc.at[k, "break_even"] = NO_BREAK_EVEN_TEXT["unsearched"]
     return nc.drop(columns=helpers).reset_index(drop=True)
-
-
-def _break_even_text(f: float, impl: float, lic: float, per: float) -> str:
-    if f <= 0:
-        return "chosen only if free"
-    parts = []
-    if impl > 0:
-        parts.append(f"implementation {pounds(impl)}")
-    if lic > 0:
-        parts.append(f"licence {pounds(lic)} a year")
-    if per > 0:
-        parts.append(f"£{per:,.2f} a study")
-    prices = f" ({', '.join(parts)})" if parts else ""
-    cut = 100 * (1 - f)
-    pct = f"{cut:.1f}%" if cut < 1 else f"{cut:.0f}%"
-    return f"chosen if its prices for this trust fall by more than {pct}{prices}"
 
 
 def _trusts(dataset: Dataset, options: Options, plan: Plan) -> pd.DataFrame:

@@ -55,6 +55,33 @@ def _point(dataset: Dataset, scenario: Scenario) -> dict:
     }
 
 
+def _curve(
+    dataset: Dataset,
+    scenario: Scenario,
+    setting: str,
+    values: Iterable[float],
+    progress: Progress,
+    with_greedy: bool = False,
+) -> pd.DataFrame:
+    """One row per value of ``setting`` (sorted), in a column of that name, and its point."""
+    values = sorted(float(v) for v in values)
+    rows = []
+    for i, value in enumerate(values):
+        point = _point(dataset, scenario.replace(**{setting: value}))
+        options = point.pop("options", None)
+        if with_greedy and options is not None:
+            greedy = evaluate(options, greedy_plan(options), check_rules=False)
+            point["greedy_benefit_gbp"] = greedy.benefit_gbp
+            point["greedy_cost_gbp"] = greedy.cost_gbp
+        rows.append({setting: value, **point})
+        if progress:
+            progress(i + 1, len(values))
+    frame = pd.DataFrame(rows)
+    if "benefit_gbp" not in frame:  # no value gave a plan
+        frame["benefit_gbp"] = float("nan")
+    return frame
+
+
 def budget_frontier(
     dataset: Dataset, scenario: Scenario, budgets: Iterable[float], progress: Progress = None
 ) -> pd.DataFrame:
@@ -64,22 +91,7 @@ def budget_frontier(
         One row per budget: budget_gbp, status, benefit_gbp, cost_gbp, min_coverage, ...,
         greedy_benefit_gbp and greedy_cost_gbp.
     """
-    budgets = sorted(float(b) for b in budgets)
-    rows = []
-    for i, budget in enumerate(budgets):
-        point = _point(dataset, scenario.replace(budget_gbp=budget))
-        options = point.pop("options", None)
-        if options is not None:
-            greedy = evaluate(options, greedy_plan(options), check_rules=False)
-            point["greedy_benefit_gbp"] = greedy.benefit_gbp
-            point["greedy_cost_gbp"] = greedy.cost_gbp
-        rows.append({"budget_gbp": budget, **point})
-        if progress:
-            progress(i + 1, len(budgets))
-    frame = pd.DataFrame(rows)
-    if "benefit_gbp" not in frame:  # no budget gave a plan
-        frame["benefit_gbp"] = float("nan")
-    return frame
+    return _curve(dataset, scenario, "budget_gbp", budgets, progress, with_greedy=True)
 
 
 def equity_frontier(
@@ -94,17 +106,7 @@ def equity_frontier(
         the weight-0 point, and ``efficient``: no other weight beats the point on both
         total benefit and the Core20 people's coverage.
     """
-    weights = sorted(float(w) for w in weights)
-    rows = []
-    for i, w in enumerate(weights):
-        point = _point(dataset, scenario.replace(equity_weight=w))
-        point.pop("options", None)
-        rows.append({"equity_weight": w, **point})
-        if progress:
-            progress(i + 1, len(weights))
-    frame = pd.DataFrame(rows)
-    if "benefit_gbp" not in frame:  # no weight gave a plan
-        frame["benefit_gbp"] = float("nan")
+    frame = _curve(dataset, scenario, "equity_weight", weights, progress)
     base = frame.loc[frame["equity_weight"] == 0, "benefit_gbp"]
     if len(base) and pd.notna(base.iloc[0]):
         frame["benefit_given_up_gbp"] = float(base.iloc[0]) - frame["benefit_gbp"]

@@ -66,6 +66,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.sheets import refuse_existing
+
 #: Table names in the order they are written; each is written as ``<name>.csv``.
 TABLES = ("icss", "trusts", "products", "price_tiers", "deployments")
 
@@ -315,12 +317,8 @@ def write_tables(
 
     out = Path(out_dir)
     paths = {name: out / f"{name}.csv" for name in TABLES}
-    existing = [str(path) for path in paths.values() if path.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(
-            f"refusing to overwrite existing dataset files: {', '.join(existing)}; "
-            "choose another folder or pass overwrite=True"
-        )
+    if not overwrite:
+        refuse_existing(paths.values())
     out.mkdir(parents=True, exist_ok=True)
     for name, path in paths.items():
         path.write_bytes(table_to_csv(tables[name]).encode("utf-8"))

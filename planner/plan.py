@@ -60,13 +60,9 @@ class Plan:
         """Total present-value benefit of the plan, unweighted."""
         return self.evaluation.benefit_gbp
 
-    def to_dict(self, include_timings: bool = False) -> dict:
-        """Return the plan as plain data (the JSON plan).
-
-        Wall-clock times are left out unless asked for, so the same data and scenario give
-        the same JSON byte for byte.
-        """
-        out = {
+    def _headline(self) -> dict:
+        """The figures that open both the JSON plan and its one-row summary, in that order."""
+        return {
             "model": self.model,
             "status": self.status,
             "gap": self.gap,
@@ -74,6 +70,16 @@ class Plan:
             "cost_gbp": self.cost_gbp,
             "benefit_gbp": self.benefit_gbp,
             "weighted_benefit_gbp": self.evaluation.weighted_benefit_gbp,
+        }
+
+    def to_dict(self, include_timings: bool = False) -> dict:
+        """Return the plan as plain data (the JSON plan).
+
+        Wall-clock times are left out unless asked for, so the same data and scenario give
+        the same JSON byte for byte.
+        """
+        out = {
+            **self._headline(),
             "objective": self.objective,
             "bound": self.bound,
             "adoptions": _records(self.adoptions),
@@ -96,13 +102,7 @@ class Plan:
         """Key figures in one flat row (for comparisons and sweeps)."""
         eq = self.equity
         return {
-            "model": self.model,
-            "status": self.status,
-            "gap": self.gap,
-            "budget_gbp": self.budget_gbp,
-            "cost_gbp": self.cost_gbp,
-            "benefit_gbp": self.benefit_gbp,
-            "weighted_benefit_gbp": self.evaluation.weighted_benefit_gbp,
+            **self._headline(),
             "net_benefit_gbp": self.benefit_gbp - self.cost_gbp,
             "adoptions": len(self.adoptions),
             "trusts_with_new_adoptions": eq["trusts_with_new_adoptions"],

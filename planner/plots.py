@@ -398,20 +398,13 @@ def benefit_distribution(samples: pd.DataFrame, base_case_benefit: float) -> go.
     """Histogram of re-optimised benefit across samples, and of the base-case plan's benefit."""
     ok = samples[samples["status"] != "failed"]
     fig = go.Figure()
-    fig.add_histogram(
-        x=ok["benefit_gbp"].tolist(),
-        name="Re-optimised per sample",
-        marker_color="#0072B2",
-        opacity=0.7,
-        nbinsx=30,
-    )
-    fig.add_histogram(
-        x=samples["base_plan_benefit_gbp"].tolist(),
-        name="Base-case plan under each sample",
-        marker_color="#E69F00",
-        opacity=0.6,
-        nbinsx=30,
-    )
+    for values, name, colour, opacity in (
+        (ok["benefit_gbp"], "Re-optimised per sample", "#0072B2", 0.7),
+        (samples["base_plan_benefit_gbp"], "Base-case plan under each sample", "#E69F00", 0.6),
+    ):
+        fig.add_histogram(
+            x=values.tolist(), name=name, marker_color=colour, opacity=opacity, nbinsx=30
+        )
     fig.add_vline(
         x=base_case_benefit,
         line_dash="dot",

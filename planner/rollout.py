@@ -52,7 +52,7 @@ from planner.model import (
     platform_rows,
 )
 from planner.scenario import Scenario
-from planner.solve import Status, run_solver
+from planner.solve import Status, combined_status, run_solver
 
 
 @dataclass(frozen=True)
@@ -407,8 +407,7 @@ def solve_rollout(
             reasons += [f"{', '.join(part.budgets.index)}: {r}" for r in exc.reasons]
     if reasons:
         raise InfeasibleError(reasons)
-    statuses = {p[1] for p in solved}
-    status = next((x for x in ("time_limit", "gap_reached") if x in statuses), "optimal")
+    status = combined_status(p[1] for p in solved)
     objective = sum(p[2] for p in solved)
     bound = sum(p[3] for p in solved)
     gap = max(bound - objective, 0.0) / max(abs(objective), 1e-9)

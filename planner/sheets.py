@@ -37,6 +37,23 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: How to get past :func:`refuse_existing` from the library and the command line.
+OVERWRITE_FIX = "choose another folder or pass overwrite=True (--overwrite on the command line)"
+
+
+def refuse_existing(paths, fix: str = OVERWRITE_FIX) -> None:
+    """Raise if any of ``paths`` exists, naming them all, before anything is written.
+
+    Raises:
+        FileExistsError: ``<first path> already exists (and N more ...); nothing was
+            written: <fix>``.
+    """
+    there = [str(p) for p in paths if Path(p).exists()]
+    if there:
+        more = f" (and {len(there) - 1} more of the files to write)" if len(there) > 1 else ""
+        raise FileExistsError(f"{there[0]} already exists{more}; nothing was written: {fix}")
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write ``path`` through ``write`` on a temporary file moved into place at the end."""
     path = Path(path)

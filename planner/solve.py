@@ -91,6 +91,26 @@ class Status(StrEnum):
 PLAN_STATUSES = frozenset({Status.OPTIMAL, Status.GAP_REACHED, Status.TIME_LIMIT, Status.EMPTY})
 
 
+def has_plan(status) -> pd.Series | bool:
+    """Whether a status (or each status of a Series, e.g. a batch table's) came with a plan."""
+    if isinstance(status, pd.Series):
+        return status.isin([s.value for s in PLAN_STATUSES])
+    return status in PLAN_STATUSES
+
+
+def combined_status(statuses) -> str:
+    """The status of a plan solved in parts: the weakest of its parts' plan statuses.
+
+    A part stopped at the time limit makes the whole ``time_limit``; else one stopped at
+    the gap makes it ``gap_reached``; else it is ``optimal``.
+    """
+    statuses = set(statuses)
+    for weaker in (Status.TIME_LIMIT, Status.GAP_REACHED):
+        if weaker in statuses:
+            return weaker.value
+    return Status.OPTIMAL.value
+
+
 @dataclass(frozen=True)
 class SolverRun:
     """The outcome of one solver run: status, objective, best bound, gap and time."""
@@ -205,8 +225,7 @@ def solve_options(options: Options) -> SolveResult:
         raise InfeasibleError(reasons)
     objective = sum(p.objective for p in parts)
     bound = sum(p.bound for p in parts)
-    statuses = {p.status for p in parts}
-    status = next((s for s in ("time_limit", "gap_reached") if s in statuses), "optimal")
+    status = combined_status(p.status for p in parts)
     return SolveResult(
         mask,
         status,

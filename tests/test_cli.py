@@ -766,8 +766,18 @@ def test_explain_command_writes_tables_and_a_page_per_trust(tmp_path, capsys):
     assert "<script" not in page
     not_chosen = pd.read_csv(out / "not_chosen.csv")
     assert (not_chosen["trust"] == "RBH").all()
-    code, _, err = run(capsys, *args)  # the page exists: nothing is overwritten
+    written = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "trusts" / "RBH.html").unlink()  # only the tables are there now
+    code, _, err = run(capsys, *args)  # nothing is overwritten, tables included
     assert code == 2
-    assert "exist" in err
+    assert "already exists" in err
+    assert "--overwrite" in err
+    assert not (out / "trusts" / "RBH.html").exists()
+    for path, data in written.items():
+        if path.suffix == ".csv":
+            assert path.read_bytes() == data
+    code, _, err = run(capsys, *args, "--overwrite")
+    assert code == 0, err
+    assert (out / "trusts" / "RBH.html").exists()
     code, _, err = run(capsys, "explain", "--data", DEFAULT, "--trust", "XXX", "--out", out)
     assert code == 2

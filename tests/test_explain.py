@@ -5,7 +5,11 @@ Covers the value of more money and the per-trust summaries too.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -404,6 +408,30 @@ def test_two_workers_give_the_same_table():
     assert one.not_chosen["break_even_price_factor"].notna().sum() >= 3
 
 
+def test_break_even_prices_do_not_depend_on_the_hash_seed(tmp_path):
+    """The same data give the same explanation in any process.
+
+    Python orders a set of strings differently in each process; a float sum over such a
+    set once made the break-even prices differ in their last digits from run to run.
+    """
+    root = Path(__file__).resolve().parents[1]
+    args = ["explain", "--data", root / "data" / "default_ics", "--budget", "2m"]
+    args += ["--trust", "RBH", "--max-resolves", "12", "--quiet"]
+    outputs = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / seed
+        proc = subprocess.run(
+            [sys.executable, "-m", "planner.cli", *map(str, args), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        outputs.append((out / "not_chosen.csv").read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
 # ---------------------------------------------------------------------------------------
 # HTML
 
@@ -465,6 +493,67 @@ def test_summary_html_escapes_data_text(nasty):
         "td",
         "br",
     }
+
+
+SCRIPT = "<script>alert(1)</script> & Co"
+
+
+def test_summary_html_escapes_a_script_wherever_a_name_is_printed():
+    """Trust, ICS and product names pass through the template's autoescape in every place."""
+    data = make_dataset(
+        [{"trust_code": "A", "trust_name": SCRIPT}, {"trust_code": "B"}],
+        [
+            {"product_code": "P", "product_name": SCRIPT},
+            {
+                "product_code": "Q",
+                "use_case": "u2",
+                "implementation_gbp": 5000,
+                "product_name": f"{SCRIPT} Q",
+            },
+        ],
+        icss=[{"ics_code": "Q1", "ics_name": SCRIPT, "region": "R"}],
+    )
+    scenario = simple_scenario(budget_gbp=1000.0)
+    plan = planner.solve(data, scenario)
+    ex = explain_plan(data, scenario, plan)
+    safe = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"
+    # rows_shown=0: the product not chosen is listed in a line under the table, not a row
+    pages = {rows: trust_summary_html(data, plan, ex, "A", rows_shown=rows) for rows in (None, 0)}
+    for page in pages.values():
+        assert "<script" not in page.lower()
+        assert SCRIPT not in page
+        assert f"<title>AI imaging plan: {safe}</title>" in page
+        assert f"<h1>{safe}</h1>" in page
+        assert f"Trust A &middot; {safe} &middot; AI imaging" in page  # the ICS name
+        assert f"<strong>1 new AI tool</strong>: {safe}." in page  # the product adopted
+        assert f"<td>{safe}</td>" in page  # the ICS comparison
+        _assert_self_contained(page)
+    assert f"<td>{safe} Q<br>" in pages[None]  # the table of products not chosen
+    assert f"(the price cut needed): {safe} Q (-" in pages[0]
+    other = trust_summary_html(data, plan, ex, "B")
+    assert f"<td>{safe}</td>" in other
+    assert "<script" not in other.lower()
+
+
+def test_summary_template_ships_in_the_package_autoescaped_and_strict():
+    from importlib.resources import files
+
+    import jinja2
+
+    from planner import summary_html
+
+    folder = files("planner") / "templates"
+    assert (folder / summary_html.TEMPLATE).is_file()
+    assert (folder / "trust_summary.css").is_file()
+    env = summary_html.ENVIRONMENT
+    template = env.get_template(summary_html.TEMPLATE)  # found through the package's loader
+    assert Path(template.filename).resolve() == Path(str(folder / summary_html.TEMPLATE)).resolve()
+    assert env.autoescape is True
+    assert env.undefined is jinja2.StrictUndefined
+    with pytest.raises(jinja2.UndefinedError):
+        template.render()  # a missing value is an error, never a blank on the page
+    source = (folder / summary_html.TEMPLATE).read_text("utf-8")
+    assert not re.search(r"\|\s*safe\b|Markup", source)  # nothing bypasses the escaping
 
 
 def test_write_trust_summaries_refuses_to_overwrite(nasty, tmp_path):

@@ -22,8 +22,18 @@ LAYERS = [
     {"equity_rules", "evaluate", "model", "greedy", "equity"},
     {"solve"},
     {"plan", "parallel"},
-    {"frontier", "batch", "uncertainty", "rollout", "costshare", "explain", "equity_check"},
-    {"plots", "report", "summary_html"},
+    {
+        "frontier",
+        "batch",
+        "uncertainty",
+        "rollout",
+        "costshare",
+        "resolve",
+        "explain_text",
+        "explain",
+        "equity_check",
+    },
+    {"plots", "report", "summary_html", "explain_output"},
     {"cli", "__init__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
