@@ -32,7 +32,7 @@ with st.sidebar:
     ics = st.selectbox(
         "ICS",
         list(dataset.icss.index),
-        key="ics",
+        key=f"ics:{source}",  # per dataset: two datasets may share an ICS code
         format_func=lambda c: dataset.icss.at[c, "ics_name"],
     )
     model = st.radio(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from planner.formatting import setting_text
 from planner.scenario import settings_table
 
 st.title("About this planner")
@@ -50,13 +51,13 @@ imaging statistics, the AI Diagnostic Fund evaluation); `data/README.md` gives t
 assumption behind every range. There is no patient-level data.
 """)
 st.subheader("Settings and their sources")
+st.caption(
+    "Every setting can be changed in a scenario file (YAML or TOML) or on the command line "
+    "with --set name=value; the name is what to write there."
+)
 settings = pd.DataFrame(settings_table())
-settings["default"] = settings["default"].map(
-    lambda v: "sum of the trusts' local budgets" if v is None else str(v)
-)
-st.dataframe(
-    settings,
-    hide_index=True,
-    width="stretch",
-    key="settings",
-)
+settings["default"] = [
+    setting_text(n, v) for n, v in zip(settings["setting"], settings["default"], strict=True)
+]
+# a static table: every description is shown whole, wrapped, not cut at the cell's edge
+st.table(settings.rename(columns=str.capitalize).set_index("Setting"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from app_pages.shared import cost_shares, gbp, readable, show_error
+from app_pages.shared import cost_shares, gbp, readable, show_error, show_table
 from planner import report
+from planner.costshare import RULE_NAMES, RULES, shapley_method_text
 from planner.plots import cost_share_figure
 
 ctx = st.session_state["ctx"]
@@ -33,19 +34,23 @@ cols = st.columns(3)
 cols[0].metric("Pooled cost", gbp(float(pools["pooled_cost_gbp"].sum())))
 cols[1].metric("Trusts alone would pay", gbp(float(pools["stand_alone_total_gbp"].sum())))
 cols[2].metric("Pooling saves", gbp(float(pools["pooling_saving_gbp"].sum())))
-st.plotly_chart(cost_share_figure(share), key="cost_share", width="stretch")
+st.plotly_chart(cost_share_figure(share, dataset=ctx.dataset), key="cost_share", width="stretch")
 wide = share.wide()
-st.dataframe(
-    readable(wide, drop=("pool", "ics", "trust")),
-    hide_index=True,
-    width="stretch",
+show_table(
+    wide,
+    {
+        "trust_name": "Trust",
+        **{f"{rule}_gbp": RULE_NAMES[rule] for rule in RULES},
+        "stand_alone_gbp": "Alone",
+    },
     key="cost_share_table",
+    drop=("pool", "ics", "trust"),
 )
 flagged = share.by_trust[share.by_trust["pays_more_than_alone"]]
 if len(flagged):
     lines = [
-        f"- {r.trust} under the {r.rule} rule pays {gbp(r.share_gbp)}, more than "
-        f"{gbp(r.stand_alone_gbp)} alone"
+        f"- {r.trust_name} would pay {gbp(r.share_gbp)} ({RULE_NAMES[r.rule].lower()}), "
+        f"more than the {gbp(r.stand_alone_gbp)} it would pay alone"
         for r in flagged.itertuples()
     ]
     st.warning("Trusts that would pay more in the pool than alone:\n\n" + "\n".join(lines))
@@ -60,10 +65,7 @@ st.dataframe(
     width="stretch",
     key="departments",
 )
-st.caption(
-    f"Method per pool: {s.get('methods')}; largest standard error "
-    f"{gbp(s.get('max_standard_error_gbp') or 0)}."
-)
+st.caption(shapley_method_text(s.get("methods") or {}, s.get("max_standard_error_gbp")))
 st.download_button(
     "Download cost shares (Excel)",
     report.xlsx_bytes(share.sheets()),

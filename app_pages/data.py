@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import planner
-from app_pages.shared import add_upload, dataset_for, show_error, source_label
+from app_pages.shared import add_upload, data_table, dataset_for, show_error, source_label
 from planner.data import template_files
 from planner.schema import dictionary
 
@@ -39,7 +40,12 @@ c2.download_button(
     mime="application/zip",
     key="template_zip",
 )
-upload = st.file_uploader("Upload a dataset", type=["xlsx", "zip"], key="upload")
+# any kind of file is taken, so one of the wrong kind gets a message saying what to upload
+upload = st.file_uploader(
+    "Upload a dataset",
+    key="upload",
+    help="An Excel workbook (.xlsx) with the five sheets, or a .zip of the five CSV files",
+)
 if upload is not None:
     try:
         source = add_upload(upload.name, upload.getvalue())
@@ -58,11 +64,11 @@ st.subheader("Loaded tables")
 whole = dataset_for(ctx.source)
 for name, frame in whole.tables().items():
     with st.expander(f"{name} ({len(frame)} rows)", expanded=name == "trusts"):
-        st.dataframe(frame, hide_index=True, width="stretch", key=f"table_{name}")
+        st.dataframe(data_table(frame), hide_index=True, width="stretch", key=f"table_{name}")
 
 with st.expander("Data dictionary"):
     st.dataframe(
-        [{k: v for k, v in c.__dict__.items()} for c in dictionary()],
+        data_table(pd.DataFrame([dict(c.__dict__) for c in dictionary()])),
         hide_index=True,
         width="stretch",
         key="dictionary",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from app_pages.shared import explanation, readable, show_error
+from app_pages.shared import explanation, show_error, show_table
 from planner import report
 
 ctx = st.session_state["ctx"]
@@ -19,7 +19,7 @@ st.caption(
 trust = st.selectbox(
     "Trust",
     list(dataset.trusts.index),
-    key="explain_trust",
+    key=f"explain_trust:{ctx.scope}",
     format_func=lambda t: dataset.trusts.at[t, "trust_name"],
 )
 try:
@@ -31,19 +31,36 @@ except planner.PlannerError as exc:
 value = result.budget_value or {}
 if value.get("text"):
     st.markdown(f"**More money.** {value['text']}")
+codes = ("trust", "trust_name", "ics", "product", "buying_unit")
 st.subheader("In the plan")
-st.dataframe(
-    readable(result.adoptions, drop=("trust", "trust_name", "ics", "product", "buying_unit")),
-    hide_index=True,
-    width="stretch",
+show_table(
+    result.adoptions,
+    {
+        "product_name": "Product",
+        "use_case": "Use case",
+        "cost_gbp": "Cost",
+        "benefit_gbp": "Benefit",
+        "benefit_per_gbp": "Benefit per £",
+        "fits_because": "Why it fits",
+        "displaced": "Without it",
+    },
     key="explain_adoptions",
+    drop=codes,
 )
 st.subheader("Not in the plan, and why")
-st.dataframe(
-    readable(result.not_chosen, drop=("trust", "trust_name", "ics", "product", "buying_unit")),
-    hide_index=True,
-    width="stretch",
+show_table(
+    result.not_chosen,
+    {
+        "product_name": "Product",
+        "use_case": "Use case",
+        "reason": "Why not",
+        "cost_gbp": "Cost",
+        "benefit_gbp": "Benefit",
+        "price_cut_pct": "Price cut to be chosen",
+        "break_even": "Break-even price",
+    },
     key="explain_not_chosen",
+    drop=codes,
 )
 c1, c2 = st.columns(2)
 c1.download_button(

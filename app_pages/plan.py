@@ -15,6 +15,7 @@ from app_pages.shared import (
     styled,
 )
 from planner import plots, report
+from planner.formatting import MODEL_NAMES, status_text
 
 state = st.session_state
 ctx = state["ctx"]
@@ -36,10 +37,10 @@ with st.expander("Locks: force a product in or keep it out at a trust"):
     current_in = [(lk.trust, lk.product) for lk in ctx.scenario.locks if lk.adopt]
     current_out = [(lk.trust, lk.product) for lk in ctx.scenario.locks if not lk.adopt]
     forced_in = st.multiselect(
-        "Force in", pairs, default=current_in, format_func=label, key="locks_in"
+        "Force in", pairs, default=current_in, format_func=label, key=f"locks_in:{ctx.scope}"
     )
     forced_out = st.multiselect(
-        "Keep out", pairs, default=current_out, format_func=label, key="locks_out"
+        "Keep out", pairs, default=current_out, format_func=label, key=f"locks_out:{ctx.scope}"
     )
     wanted = [planner.Lock(t, p, True) for t, p in forced_in] + [
         planner.Lock(t, p, False) for t, p in forced_out
@@ -61,7 +62,7 @@ except planner.PlannerError as exc:
     plan = last[1]
     st.warning(
         f"Showing the last valid plan (budget {gbp(plan.budget_gbp)}, "
-        f"{plan.model} model) until the scenario can be met."
+        f"{MODEL_NAMES[plan.model]}) until the scenario can be met."
     )
 
 cols = st.columns(5)
@@ -76,7 +77,12 @@ cols[1].metric(
 )
 n_trusts = len(plan.trusts)
 cols[2].metric("Trusts with new AI", f"{plan.equity['trusts_with_new_adoptions']} of {n_trusts}")
-cols[3].metric("Lowest trust coverage", pct(plan.equity["min_coverage"]))
+cols[3].metric(
+    "Lowest trust coverage",
+    pct(plan.equity["min_coverage"]),
+    help="Of the trust's addressable studies (those an approved AI product could read), the "
+    "share read by AI once the plan is live, at the trust where that share is lowest",
+)
 given_up = (plan.base_case or {}).get("benefit_given_up_for_equity_gbp", 0.0)
 cols[4].metric(
     "Given up for equity",
@@ -94,12 +100,18 @@ cols[4].metric(
 equity_slot = st.container()
 gain = plan.greedy.get("gain_gbp")
 marginal = plan.marginal or {}
-st.markdown(
-    f"Status **{plan.status}** (gap {plan.gap:.2%}). The optimiser gains **{gbp(gain)}** over "
-    f"a greedy benefit-per-pound order of buy. The next "
-    f"{gbp(marginal.get('step_gbp'))} would add **{gbp(marginal.get('extra_benefit_gbp'))}** "
-    "of benefit."
-)
+summary = [f"The plan is **{status_text(plan.status, plan.gap)}**."]
+if gain is not None:
+    summary.append(
+        f"The optimiser gains **{gbp(gain)}** over buying in order of benefit per pound "
+        "until the money runs out."
+    )
+if marginal.get("extra_benefit_gbp") is not None:
+    summary.append(
+        f"The next {gbp(marginal.get('step_gbp'))} would add "
+        f"**{gbp(marginal.get('extra_benefit_gbp'))}** of benefit."
+    )
+st.markdown(" ".join(summary))
 
 st.plotly_chart(plots.plan_heatmap(plan, dataset), key="heatmap", width="stretch")
 st.plotly_chart(plots.trust_bars(plan), key="trust_bars", width="stretch")

@@ -8,7 +8,8 @@ import streamlit as st
 import planner
 from app_pages.shared import gbp, rollouts, show_error, styled
 from planner import plots, report
-from planner.formatting import MODEL_NAMES
+from planner.formatting import MODEL_NAMES, percent, plural, status_text
+from planner.rollout import late_signings_text
 
 ctx = st.session_state["ctx"]
 st.title("Rollout")
@@ -30,8 +31,8 @@ except planner.PlannerError as exc:
 summary = pd.DataFrame(
     [
         {
-            "model": MODEL_NAMES[m],
-            "status": r.status,
+            "model": m,
+            "status": status_text(r.status, r.gap),
             "adoptions": len(r.schedule),
             "benefit_gbp": r.benefit_gbp,
             "cost_gbp": r.cost_gbp,
@@ -48,8 +49,8 @@ st.dataframe(
             "status": "Status",
             "adoptions": "Adoptions",
             "first_year_live": "Live in year 1",
-            "benefit_gbp": "Benefit",
-            "cost_gbp": "Committed",
+            "benefit_gbp": "Benefit (present value)",
+            "cost_gbp": "Committed (present value)",
         },
     ),
     hide_index=True,
@@ -58,12 +59,21 @@ st.dataframe(
 )
 curves = pd.concat([r.curve for r in results.values()], ignore_index=True)
 st.plotly_chart(plots.rollout_curves(curves), key="rollout_curves", width="stretch")
+st.caption(
+    "The table counts money and benefit in present value (discounted to today, at "
+    f"{percent(ctx.scenario.discount_rate, 1)} a year); the curve adds up benefit as it is "
+    "realised, undiscounted, so it ends higher than the table's benefit."
+)
 model = ctx.scenario.model
 chosen = results[model]
 st.markdown(
     f"**Timeline under {MODEL_NAMES[model]}** (the model chosen in the sidebar): "
-    f"{len(chosen.schedule)} adoptions, benefit {gbp(chosen.benefit_gbp)}."
+    f"{plural(len(chosen.schedule), 'adoption')}, benefit {gbp(chosen.benefit_gbp)} "
+    "(present value)."
 )
+late = late_signings_text(chosen, horizon)
+if late:
+    st.info(late)
 st.plotly_chart(plots.rollout_gantt(chosen.schedule, horizon), key="rollout_gantt", width="stretch")
 st.download_button(
     "Download rollout schedule (CSV)",

@@ -13,7 +13,17 @@ import pandas as pd
 import streamlit as st
 
 import planner
-from planner.formatting import money, percent, pounds
+from planner.formatting import (
+    MISSING,
+    MODEL_NAMES,
+    money,
+    percent,
+    percent_points,
+    pounds,
+    price,
+    status_text,
+    use_case_name,
+)
 from planner.frontier import budget_frontier, equity_frontier
 from planner.uncertainty import run_psa
 
@@ -38,6 +48,11 @@ class Context:
     source: str
     ics: str
     scenario: planner.Scenario
+
+    @property
+    def scope(self) -> str:
+        """What widgets kept per choice are keyed by: the dataset and the ICS together."""
+        return f"{self.source}|{self.ics}"
 
     @property
     def dataset(self) -> planner.Dataset:
@@ -97,7 +112,7 @@ def equity_notes(source: str, ics: str, scenario: planner.Scenario) -> list:
 @st.cache_data(show_spinner="Comparing the three ways of buying...", max_entries=32)
 def compare_plans(source: str, ics: str, scenario: planner.Scenario):
     """The three procurement models on the same money (cached)."""
-    return planner.compare(dataset_for(source).subset([ics]), scenario)
+    return planner.compare(dataset_for(source).subset([ics]), scenario, keep_going=True)
 
 
 def _with_progress(key: tuple, label: str, compute):
@@ -164,26 +179,110 @@ def pct(value) -> str:
     return percent(value, 0)
 
 
-def _format_for(column: str) -> str | None:
-    """The display format of a column, from its name (money, shares, ratios, counts)."""
+def _number(fmt: str):
+    def show(value) -> str:
+        return MISSING if value is None or pd.isna(value) else fmt.format(value)
+
+    return show
+
+
+def _format_for(column: str):
+    """How a column's cells read, from the unit in its name (one rule for every table).
+
+    ``*_gbp`` pounds (with pence for prices per study), ``*_pct`` figures already in percent,
+    ``*_share`` and coverage shares as percentages, ratios with two decimals, counts with
+    thousands separators, months with one decimal.
+    """
+    if column.endswith("price_per_study_gbp"):
+        return price
     if column.endswith("_gbp"):
-        return "£{:,.0f}"
-    if column.endswith(("_pct", "_share")) or "coverage" in column:
-        return "{:.1%}"
+        return pounds
+    if column.endswith("_pct"):
+        return percent_points
+    if column.endswith("_share") or "coverage" in column:
+        return percent
     if column.endswith(("per_gbp", "factor", "weight")):
-        return "{:.2f}"
-    if column in ("studies_per_year", "population"):
-        return "{:,.0f}"
+        return _number("{:.2f}")
+    if column in ("studies_per_year", "population") or "hours" in column:
+        return _number("{:,.0f}")
     if "months" in column:
-        return "{:.1f}"
+        return _number("{:.1f}")
     return None
 
 
+#: Columns whose codes are shown by name.
+_NAMED = {
+    "use_case": use_case_name,
+    "model": lambda m: MODEL_NAMES.get(m, m),
+    "status": status_text,
+}
+
+
+def _cell_text(value):
+    """Lists as comma-separated text, flags as yes/no; anything else unchanged."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) if value else MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
 def styled(frame: pd.DataFrame, labels: dict[str, str]):
-    """A table with the given column labels and money, shares and ratios formatted."""
-    out = frame[list(labels)].rename(columns=labels)
+    """A table with the given column labels, codes named and every figure formatted.
+
+    The cells keep their numbers (so a column sorts as numbers); what is shown is the
+    formatted text (:func:`_format_for`).
+    """
+    out = frame[list(labels)].copy()
+    for col in out.columns:
+        if col in _NAMED:
+            out[col] = out[col].map(_NAMED[col])
+        elif out[col].dtype == object or out[col].dtype == bool:
+            out[col] = out[col].map(_cell_text)
+    out = out.rename(columns=labels)
     formats = {labels[c]: f for c in labels if (f := _format_for(c))}
-    return out.style.format(formats, na_rep="-")
+    return out.style.format(formats, na_rep=MISSING)
+
+
+def data_table(frame: pd.DataFrame):
+    """A table of the data as loaded: its own column names, figures formatted, gaps as '-'."""
+    formats = {c: f for c in frame.columns if (f := _format_for(str(c)))}
+    return frame.style.format(formats, na_rep=MISSING)
+
+
+def label_for(column: str) -> str:
+    """A readable header from a column name: ``cost_gbp`` -> ``Cost (£)``."""
+    text = column.replace("_", " ")
+    for suffix, unit in ((" gbp", " (£)"), (" pct", " (%)"), (" share", " (share)")):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)] + unit
+    return text[:1].upper() + text[1:]
+
+
+def readable(frame: pd.DataFrame, drop: tuple[str, ...] = ()):
+    """Any table with readable headers, formatted by column name (see :func:`styled`).
+
+    Codes listed in ``drop`` (and private ``_`` columns) are left out in favour of names.
+    """
+    keep = [c for c in frame.columns if c not in drop and not c.startswith("_")]
+    return styled(frame, {c: label_for(c) for c in keep})
+
+
+def show_table(
+    frame: pd.DataFrame, labels: dict[str, str], key: str, drop: tuple[str, ...] = ()
+) -> None:
+    """The key columns in view; every other column one click away, below.
+
+    Wide tables keep what a reader needs first (trust, product, cost, benefit, the reason)
+    visible at a laptop's width; the rest of the table is in an expander.
+    """
+    st.dataframe(styled(frame, labels), hide_index=True, width="stretch", key=key)
+    rest = [c for c in frame.columns if c not in labels and c not in drop]
+    if [c for c in rest if not c.startswith("_")]:
+        with st.expander("All columns"):
+            st.dataframe(
+                readable(frame, drop=drop), hide_index=True, width="stretch", key=key + "_all"
+            )
 
 
 @st.cache_data(show_spinner="Planning the rollout year by year...", max_entries=32)
@@ -222,15 +321,3 @@ def explanation(source: str, ics: str, scenario: planner.Scenario, trust: str):
     plan = solve_plan(source, ics, scenario)
     result = explain_plan(data, scenario, plan, trusts=[trust])
     return result, trust_summary_html(data, plan, result, trust)
-
-
-def readable(frame: pd.DataFrame, drop: tuple[str, ...] = ()):
-    """Any table with readable headers, formatted by column name (see :func:`styled`).
-
-    Codes listed in ``drop`` (and private ``_`` columns) are left out in favour of names.
-    """
-    keep = [c for c in frame.columns if c not in drop and not c.startswith("_")]
-    labels = {
-        c: c.replace("_gbp", "").replace("_pct", " %").replace("_", " ").capitalize() for c in keep
-    }
-    return styled(frame, labels)

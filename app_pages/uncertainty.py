@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from app_pages.shared import gbp, show_error, uncertainty
+from app_pages.shared import gbp_short, pct, show_error, uncertainty
 from planner import plots
+from planner.uncertainty import ranges_text
 
 ctx = st.session_state["ctx"]
 st.title("Uncertainty")
@@ -32,18 +33,23 @@ except planner.PlannerError as exc:
 
 s = result.summary
 cols = st.columns(4)
-cols[0].metric("Base-case benefit", gbp(s["base_case_benefit_gbp"]))
-cols[1].metric("Mean re-optimised benefit", gbp(s["mean_benefit_gbp"]))
-cols[2].metric("Base-case plan, expected", gbp(s["expected_base_plan_benefit_gbp"]))
+cols[0].metric(
+    "Base-case benefit",
+    gbp_short(s["base_case_benefit_gbp"]),
+    help="The plan made with every product at its central figures, valued at them",
+)
+cols[1].metric("Mean re-optimised benefit", gbp_short(s["mean_benefit_gbp"]))
+cols[2].metric(
+    "Base-case plan, expected",
+    gbp_short(s["expected_base_plan_benefit_gbp"]),
+    help="The base-case plan kept fixed, valued in every draw",
+)
 cols[3].metric(
     "Base-case plan overspends in",
-    f"{s['base_plan_overspend_share']:.0%}",
-    help="Share of samples where the base-case plan's cost exceeds its budget",
+    pct(s["base_plan_overspend_share"]),
+    help="Share of the draws in which the base-case plan costs more than its budget",
 )
-st.markdown(
-    f"90% of re-optimised plans are worth between **{gbp(s['p05_benefit_gbp'])}** and "
-    f"**{gbp(s['p95_benefit_gbp'])}** ({s['samples']} samples, {s['failed']} without a plan)."
-)
+st.markdown(ranges_text(s))
 st.plotly_chart(
     plots.adoption_probability_heatmap(result.adoption, ctx.dataset),
     key="psa_heatmap",

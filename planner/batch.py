@@ -313,14 +313,21 @@ def _merge(base: dict, changes: dict) -> dict:
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """A short summary: per scenario and model, runs, failures and total benefit and spend."""
+    """A short summary per scenario and model: runs, failures and how far the plans range.
+
+    The runs of a group are alternatives (other budgets, weights or ICSs), so their figures
+    are never added: each of benefit and cost gets its least, median and greatest value over
+    the runs with a plan (``benefit_min_gbp``, ``benefit_median_gbp``, ``benefit_max_gbp``,
+    and the same for ``cost``), missing where no run has a plan.
+    """
+    keys = ["scenario", "model"]
     ok = has_plan(table["status"])
-    g = table.assign(ok=ok).groupby(["scenario", "model"], sort=False)
-    return pd.DataFrame(
-        {
-            "runs": g.size(),
-            "failed": g["ok"].apply(lambda s: int((~s).sum())),
-            "benefit_gbp": g["benefit_gbp"].sum() if "benefit_gbp" in table else 0.0,
-            "cost_gbp": g["cost_gbp"].sum() if "cost_gbp" in table else 0.0,
-        }
-    ).reset_index()
+    g = table.assign(ok=ok).groupby(keys, sort=False)
+    out = pd.DataFrame({"runs": g.size(), "failed": g["ok"].apply(lambda s: int((~s).sum()))})
+    planned = table[ok].groupby(keys, sort=False)
+    for figure in ("benefit", "cost"):
+        column = f"{figure}_gbp"
+        for stat in ("min", "median", "max"):
+            values = planned[column].agg(stat) if column in table else pd.Series(dtype=float)
+            out[f"{figure}_{stat}_gbp"] = values.reindex(out.index).astype(float)
+    return out.reset_index()

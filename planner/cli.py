@@ -1,10 +1,10 @@
 """The ``planner`` command line: solve, compare, validate, template, generate.
 
 A thin shell over the library: it parses options into a Scenario, calls the library and
-writes what was asked for. Exit codes: 0 success, 2 bad input, 3 infeasible scenario,
-4 solver failure, 5 some runs of a sweep, batch or uncertainty analysis failed, 1 unexpected
-error. Problems go to stderr, one line each; no tracebacks
-(set ``PLANNER_DEBUG=1`` to see them).
+writes what was asked for. The exit codes are :data:`EXIT_CODES` (``planner --help`` lists
+them). Problems go to stderr, one line each; no tracebacks (set ``PLANNER_DEBUG=1`` to see
+them). Starting is cheap: pandas, PuLP and HiGHS load inside the commands that use them, so
+``--help`` and ``--version`` answer at once.
 """
 
 from __future__ import annotations
@@ -12,24 +12,117 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-import yaml
+from planner.formatting import money, percent, pounds
 
-from planner.data import load_dataset, write_template
-from planner.errors import InfeasibleError, InputError, PlannerError, Problem, ScenarioError
-from planner.formatting import percent, pounds
-from planner.scenario import FLOOR_TARGETS, MODELS, Lock, Scenario, load_scenario, parse_money
+if TYPE_CHECKING:
+    from planner.scenario import Scenario
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
-EXIT_RUNS_FAILED = 5
+EXIT_RUNS_FAILED, EXIT_FILE = 5, 6
+
+#: What each exit code means: the one list behind ``--help`` (and the README's copy, which a
+#: test keeps the same).
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_ERROR: "an unexpected error",
+    EXIT_INPUT: "bad input (dataset, scenario or option)",
+    EXIT_INFEASIBLE: "no plan meets the scenario",
+    EXIT_SOLVER: "the solver failed",
+    EXIT_RUNS_FAILED: "some runs of a sweep, batch or uncertainty analysis failed (the "
+    "others are still in the table)",
+    EXIT_FILE: "a file could not be read or written (a full disk, no permission, a file "
+    "where a folder should be) or the --scheduler could not be reached",
+}
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
     """A command-line option that cannot be used."""
 
 
+class ReadError(Exception):
+    """A file the command reads could not be read; ``error`` is the operating system's."""
+
+    def __init__(self, error: OSError):
+        self.error = error
+        super().__init__(str(error))
+
+
+def _read(load: Callable[..., T], *args) -> T:
+    """Call a loader of the command's input; an OSError from it is a failed read."""
+    try:
+        return load(*args)
+    except OSError as exc:
+        raise ReadError(exc) from exc
+
+
+def _os_problem(exc: OSError, verb: str) -> str:
+    """``could not write PATH: reason`` (or the reason alone when no file is named)."""
+    reason = exc.strerror or str(exc)
+    path = exc.filename2 if exc.filename2 is not None else exc.filename
+    return reason if path is None else f"could not {verb} {path}: {reason}"
+
+
+def package_version() -> str:
+    """The installed package's version (``planner.__version__`` if it is not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("planner")
+    except metadata.PackageNotFoundError:
+        import planner
+
+        return getattr(planner, "__version__", "unknown (not installed)")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: print ``planner X.Y.Z`` and exit 0 (looked up only when asked)."""
+
+    def __init__(
+        self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None
+    ):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"planner {package_version()}")
+        parser.exit(EXIT_OK)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The epilog as written; and room for the longest command name beside its help.
+
+    argparse measures the commands without the indent it prints them with, so a long name
+    (``uncertainty``) would push its help onto the next line.
+    """
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            longest = max((len(name) for name in action.choices), default=0)
+            width = longest + self._current_indent + 2 * self._indent_increment
+            self._action_max_length = max(self._action_max_length, width)
+
+
+def _epilog() -> str:
+    """The exit codes, one a line, for the end of ``planner --help``."""
+    import textwrap
+
+    lines = ["exit codes:"]
+    for code, meaning in sorted(EXIT_CODES.items()):
+        lines += textwrap.wrap(
+            meaning, width=88, initial_indent=f"  {code}  ", subsequent_indent="     "
+        )
+    return "\n".join(lines)
+
+
 def _money(text: str) -> float:
+    from planner.scenario import parse_money
+
     try:
         return parse_money(text)
     except ValueError as exc:
@@ -56,6 +149,8 @@ def _pair(text: str) -> tuple[str, str]:
 def _add_scenario_options(
     p: argparse.ArgumentParser, with_model: bool, with_outputs: bool = True
 ) -> None:
+    from planner.scenario import FLOOR_TARGETS, MODELS
+
     p.add_argument(
         "--data",
         required=True,
@@ -157,6 +252,8 @@ def _add_scenario_options(
 
 def _add_models_option(p: argparse.ArgumentParser, default: str) -> None:
     """``--model``, repeatable, for commands that run several procurement models."""
+    from planner.scenario import MODELS
+
     p.add_argument(
         "--model",
         action="append",
@@ -181,14 +278,26 @@ def _add_batch_outputs(p: argparse.ArgumentParser, plans: bool = True) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``planner`` command."""
-    parser = argparse.ArgumentParser(
-        prog="planner",
-        description="Plan AI imaging adoption across NHS trusts and compare ways of buying.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("solve", help="optimal adoption plan under one procurement model")
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser whose options are added the first time it parses.
+
+    ``planner --help`` then builds no command's options, and so imports neither the
+    scenario settings nor anything below them.
+    """
+
+    def __init__(self, *args, options: Callable[[argparse.ArgumentParser], None], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._options: Callable[[argparse.ArgumentParser], None] | None = options
+
+    def parse_known_args(self, args=None, namespace=None):
+        """Add the command's options (once), then parse as usual."""
+        if self._options is not None:
+            options, self._options = self._options, None
+            options(self)
+        return super().parse_known_args(args, namespace)
+
+
+def _solve_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=True)
     p.add_argument(
         "--cost-share",
@@ -200,9 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also write explanations and a one-page HTML summary per trust",
     )
-    p = sub.add_parser("compare", help="the three procurement models on the same money")
+
+
+def _compare_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=False)
-    p = sub.add_parser("sweep", help="budget and/or equity-weight sweep, one row per run")
+
+
+def _sweep_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=False, with_outputs=False)
     _add_models_option(p, "the scenario's")
     p.add_argument("--all-icss", action="store_true", help="sweep every ICS separately")
@@ -216,12 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--equity-weights", metavar="LIST", help="e.g. 0:1:5 or 0,0.5,1")
     _add_batch_outputs(p)
-    p = sub.add_parser("batch", help="named scenarios x models x ICSs from a YAML file")
+
+
+def _batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the batch file (see the README)")
     p.add_argument("--data", required=True, metavar="PATH")
     p.add_argument("--scenario", metavar="FILE", help="base settings under the batch file's")
     _add_batch_outputs(p)
-    p = sub.add_parser("uncertainty", help="probabilistic sensitivity analysis")
+
+
+def _uncertainty_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=True, with_outputs=False)
     p.add_argument("--samples", type=int, default=500, help="number of samples (default 500)")
     p.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
@@ -238,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--summary", metavar="FILE", help="write the summary as JSON")
     _add_batch_outputs(p, plans=False)
-    p = sub.add_parser("rollout", help="year-by-year rollout under yearly budgets")
+
+
+def _rollout_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=False, with_outputs=False)
     _add_models_option(p, "all three")
     p.add_argument("--years", type=int, help="decision years (default: the horizon)")
@@ -256,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write the schedules (one row per adoption)")
     p.add_argument("--curve", metavar="FILE", help="write the cumulative benefit curves (CSV)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p = sub.add_parser("explain", help="why each adoption, why not the others; HTML pages")
+
+
+def _explain_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=True, with_outputs=False)
     p.add_argument(
         "--out",
@@ -287,11 +408,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace existing tables and HTML pages"
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p = sub.add_parser("validate", help="check a dataset and list every problem")
+
+
+def _validate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, metavar="PATH")
-    p = sub.add_parser("template", help="write empty CSV and Excel templates")
+
+
+def _template_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="DIR")
-    p = sub.add_parser("generate", help="generate a synthetic dataset of any size")
+
+
+def _generate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--icss", type=int, default=42, help="number of ICSs (default 42)")
     p.add_argument("--trusts", type=int, default=120, help="number of trusts (default 120)")
@@ -303,12 +430,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``planner`` command.
+
+    Each command's options are added when that command is parsed (see ``_CommandParser``).
+    """
+    parser = argparse.ArgumentParser(
+        prog="planner",
+        description="Plan AI imaging adoption across NHS trusts and compare ways of buying.",
+        epilog=_epilog(),
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the planner's version and exit"
+    )
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        title="commands",
+        metavar="COMMAND",
+        help="one of these (planner COMMAND --help for its options)",
+        parser_class=_CommandParser,
+    )
+    for name, command in COMMANDS.items():
+        sub.add_parser(name, help=command.help, options=command.options)
     return parser
 
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
     """Build the scenario: the file (if any), then the command-line overrides."""
-    scenario = load_scenario(args.scenario) if args.scenario else Scenario()
+    import yaml
+
+    from planner.errors import Problem, ScenarioError
+    from planner.scenario import Lock, Scenario, load_scenario
+
+    scenario = _read(load_scenario, args.scenario) if args.scenario else Scenario()
     changes: dict = {}
     for key, value in [
         ("model", args.model if isinstance(getattr(args, "model", None), str) else None),
@@ -351,8 +509,14 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     return scenario.with_overrides(overrides) if overrides else scenario
 
 
+def _read_dataset(path: str):
+    from planner.data import load_dataset
+
+    return _read(load_dataset, path)
+
+
 def _load(args):
-    dataset = load_dataset(args.data)
+    dataset = _read_dataset(args.data)
     if args.ics:
         dataset = dataset.subset(args.ics)
     return dataset
@@ -446,6 +610,14 @@ def cmd_solve(args) -> int:
         from planner.costshare import share_costs
 
         share_costs(dataset, plan).write_csv(args.cost_share)
+    if args.explain:
+        from planner.explain import explain_plan
+        from planner.explain_output import write_explanation
+
+        result = explain_plan(dataset, scenario, plan)
+        write_explanation(dataset, plan, result, args.explain)
+        if not quiet:
+            print(f"wrote the explanation and a page per trust to {args.explain}")
     return EXIT_OK
 
 
@@ -466,7 +638,7 @@ def cmd_compare(args) -> int:
 
 def cmd_validate(args) -> int:
     """Validate a dataset."""
-    d = load_dataset(args.data)
+    d = _read_dataset(args.data)
     print(
         f"{args.data}: valid ({len(d.icss)} ICSs, {len(d.trusts)} trusts, "
         f"{len(d.products)} products, {len(d.price_tiers)} price tiers, "
@@ -477,6 +649,8 @@ def cmd_validate(args) -> int:
 
 def cmd_template(args) -> int:
     """Write empty templates."""
+    from planner.data import write_template
+
     written = write_template(args.dir)
     print(f"wrote {len(written)} template files to {args.dir}")
     return EXIT_OK
@@ -559,10 +733,8 @@ def _finish_batch(args, table, plans) -> int:
             )
     failed = table[~has_plan(table["status"])]
     if not args.quiet:
-        summary = summarise(table)
-        for col in ("benefit_gbp", "cost_gbp"):
-            summary[col] = summary[col].map(pounds)
-        print(summary.to_string(index=False))
+        for row in summarise(table).itertuples(index=False):
+            print(_summary_line(row))
     for r in failed.itertuples():
         print(
             f"run {r.run_id} ({r.scenario}, {r.ics}, {r.model}) {r.status}: {r.reason}",
@@ -572,6 +744,29 @@ def _finish_batch(args, table, plans) -> int:
         print(f"{len(failed)} of {len(table)} runs failed", file=sys.stderr)
         return EXIT_RUNS_FAILED
     return EXIT_OK
+
+
+def _spread(row, figure: str) -> str:
+    """``£1.20m to £9.90m (median £5.10m)`` over a group's plans, or one figure for one."""
+    low, mid, high = (getattr(row, f"{figure}_{s}_gbp") for s in ("min", "median", "max"))
+    if money(low) == money(high):
+        return money(low)
+    return f"{money(low)} to {money(high)} (median {money(mid)})"
+
+
+def _summary_line(row) -> str:
+    """One scenario and model of a batch: its runs, failures and the range of its plans.
+
+    The runs are alternatives (budgets, weights, ICSs), so their figures are never added.
+    """
+    runs = f"{row.runs} run" + ("s" if row.runs != 1 else "")
+    failed = f", {row.failed} failed" if row.failed else ""
+    if row.failed == row.runs:
+        return f"{row.scenario}, model {row.model}: {runs}{failed}; no plan"
+    return (
+        f"{row.scenario}, model {row.model}: {runs}{failed}; "
+        f"benefit {_spread(row, 'benefit')}; spent {_spread(row, 'cost')}"
+    )
 
 
 def _check_workers(args) -> None:
@@ -586,7 +781,7 @@ def cmd_sweep(args) -> int:
     from planner.batch import parse_range, sweep_runs
 
     _check_workers(args)
-    dataset = load_dataset(args.data)
+    dataset = _read_dataset(args.data)
     scenario = scenario_from_args(args)
     try:
         budgets = parse_range(args.budgets, money=True) if args.budgets else None
@@ -638,11 +833,12 @@ def _run_and_finish(args, dataset, runs, what: str) -> int:
 def cmd_batch(args) -> int:
     """Named scenarios x models x ICSs."""
     from planner.batch import load_batch
+    from planner.scenario import load_scenario
 
     _check_workers(args)
-    dataset = load_dataset(args.data)
-    base = load_scenario(args.scenario) if args.scenario else None
-    runs = load_batch(args.file, dataset, base)
+    dataset = _read_dataset(args.data)
+    base = _read(load_scenario, args.scenario) if args.scenario else None
+    runs = _read(load_batch, args.file, dataset, base)
     if args.plans:
         runs = [r.__class__(**{**r.__dict__, "keep_plan": True}) for r in runs]
     return _run_and_finish(args, dataset, runs, "batch")
@@ -651,7 +847,7 @@ def cmd_batch(args) -> int:
 def cmd_uncertainty(args) -> int:
     """Probabilistic sensitivity analysis."""
     from planner import report
-    from planner.uncertainty import run_psa
+    from planner.uncertainty import ranges_text, run_psa
 
     _check_workers(args)
     if args.samples < 1:
@@ -691,6 +887,7 @@ def cmd_uncertainty(args) -> int:
             f"expected {pounds(s['expected_base_plan_benefit_gbp'])} under uncertainty; it "
             f"overspends in {s['base_plan_overspend_share']:.0%} of samples"
         )
+        print("  " + ranges_text(s))
     return EXIT_RUNS_FAILED if s["failed"] else EXIT_OK
 
 
@@ -700,6 +897,7 @@ def cmd_rollout(args) -> int:
 
     from planner import report
     from planner.rollout import RolloutSettings, solve_rollout
+    from planner.scenario import MODELS
 
     dataset = _load(args)
     scenario = scenario_from_args(args)
@@ -768,17 +966,38 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
+class Command(NamedTuple):
+    """One ``planner`` command: its one-line help, its options and what it runs."""
+
+    help: str
+    options: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+#: The commands, in the order ``planner --help`` lists them.
 COMMANDS = {
-    "explain": cmd_explain,
-    "rollout": cmd_rollout,
-    "sweep": cmd_sweep,
-    "batch": cmd_batch,
-    "uncertainty": cmd_uncertainty,
-    "solve": cmd_solve,
-    "compare": cmd_compare,
-    "validate": cmd_validate,
-    "template": cmd_template,
-    "generate": cmd_generate,
+    "solve": Command(
+        "optimal adoption plan under one procurement model", _solve_options, cmd_solve
+    ),
+    "compare": Command(
+        "the three procurement models on the same money", _compare_options, cmd_compare
+    ),
+    "sweep": Command(
+        "budget and/or equity-weight sweep, one row per run", _sweep_options, cmd_sweep
+    ),
+    "batch": Command("named scenarios x models x ICSs from a YAML file", _batch_options, cmd_batch),
+    "uncertainty": Command(
+        "probabilistic sensitivity analysis", _uncertainty_options, cmd_uncertainty
+    ),
+    "rollout": Command("year-by-year rollout under yearly budgets", _rollout_options, cmd_rollout),
+    "explain": Command(
+        "why each adoption, why not the others; HTML pages", _explain_options, cmd_explain
+    ),
+    "validate": Command("check a dataset and list every problem", _validate_options, cmd_validate),
+    "template": Command("write empty CSV and Excel templates", _template_options, cmd_template),
+    "generate": Command(
+        "generate a synthetic dataset of any size", _generate_options, cmd_generate
+    ),
 }
 
 
@@ -786,25 +1005,38 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # imported after parsing: --help and --version load nothing they do not need
+    from planner.errors import InfeasibleError, InputError, PlannerError, SolverError
+
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command].run(args)
     except InputError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INPUT
-    except (UsageError, FileExistsError) as exc:
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except InfeasibleError as exc:
         for reason in exc.reasons:
             print(f"infeasible: {reason}", file=sys.stderr)
         return EXIT_INFEASIBLE
-    except PlannerError as exc:
+    except SolverError as exc:
         print(f"solver error: {exc}", file=sys.stderr)
         return EXIT_SOLVER
+    except PlannerError as exc:  # raised on purpose, but neither bad input nor the solver
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except ReadError as exc:
+        print(f"error: {_os_problem(exc.error, 'read')}", file=sys.stderr)
+        return EXIT_FILE
     except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
-        return EXIT_INPUT
+        if isinstance(exc, FileExistsError) and exc.errno is None:
+            # refused to overwrite (planner.sheets.refuse_existing): a choice of path
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INPUT
+        print(f"error: {_os_problem(exc, 'write')}", file=sys.stderr)
+        return EXIT_FILE
     except Exception as exc:  # the user must never see a traceback
         if os.environ.get("PLANNER_DEBUG"):
             raise

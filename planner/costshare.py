@@ -92,6 +92,7 @@ import pandas as pd
 from planner.data import Dataset
 from planner.economics import Options, build_options, tier_index
 from planner.errors import PlannerError
+from planner.formatting import plural, pounds
 from planner.plan import Plan, clean
 from planner.scenario import Scenario
 from planner.sheets import write_csv_frame, write_xlsx_sheets
@@ -413,7 +414,7 @@ class CostShare:
         by_trust: One row per (pool, trust, rule): pool, ics, trust, trust_name, rule,
             buys (whether the trust adopts anything), share_gbp, share_of_pool,
             standard_error_gbp (of sampled Shapley shares; 0 otherwise), stand_alone_gbp,
-            saving_gbp, saving_pct, pays_more_than_alone.
+            saving_gbp, saving_share, pays_more_than_alone.
         pools: One row per pool: trusts, buying_trusts, adoptions, pooled_cost_gbp,
             stand_alone_total_gbp, pooling_saving_gbp, shapley_method (exact, sampled or
             none), permutations, max_standard_error_gbp, and per rule the number of trusts
@@ -421,7 +422,7 @@ class CostShare:
         departments: One row per adoption: its cost in the plan, its share of the trust's
             platform, the total, downstream_share, radiology_gbp and downstream_gbp.
         department_totals: One row per trust: cost_gbp, radiology_gbp, downstream_gbp,
-            downstream_pct.
+            downstream_share.
         summary: Key figures: pooled cost, methods, largest standard error, flags per rule,
             the overall department split.
         timings: Wall-clock seconds per pool (kept out of :meth:`to_dict`).
@@ -625,7 +626,7 @@ def share_costs(
                         "standard_error_gbp": float(errors[t]) if rule == "shapley" else 0.0,
                         "stand_alone_gbp": float(alone[t]),
                         "saving_gbp": saving,
-                        "saving_pct": saving / float(alone[t]) if alone[t] > 0 else np.nan,
+                        "saving_share": saving / float(alone[t]) if alone[t] > 0 else np.nan,
                         "pays_more_than_alone": bool(pays_more[t]),
                     }
                 )
@@ -661,7 +662,7 @@ def share_costs(
     totals.insert(0, "trust_name", names.reindex(totals.index).to_numpy())
     totals.insert(0, "ics", ev_trusts["ics"].astype(str).to_numpy())
     totals.insert(0, "pool", unit_of.astype(str).to_numpy())
-    totals["downstream_pct"] = totals["downstream_gbp"] / totals["cost_gbp"].where(
+    totals["downstream_share"] = totals["downstream_gbp"] / totals["cost_gbp"].where(
         totals["cost_gbp"] > 0
     )
     totals.index.name = "trust"
@@ -686,3 +687,23 @@ def share_costs(
         "downstream_gbp": float(departments["downstream_gbp"].sum()),
     }
     return CostShare(plan.model, by_trust, pools, departments, totals, summary, timings)
+
+
+def shapley_method_text(methods: dict, max_standard_error_gbp: float | None) -> str:
+    """How the Shapley values were found, in one sentence (exact, or sampled and how well).
+
+    Args:
+        methods: ``exact`` or ``sampled`` per pool (the summary's ``methods``).
+        max_standard_error_gbp: The largest standard error of a sampled share.
+    """
+    sampled = sorted(p for p, m in methods.items() if m != "exact")
+    if not methods:
+        return "No pooled deal to share."
+    if not sampled:
+        where = "the pool" if len(methods) == 1 else f"all {plural(len(methods), 'pool')}"
+        return f"Shapley values are exact for {where} (every group of trusts costed)."
+    return (
+        f"Shapley values are estimated by sampling orders of joining for "
+        f"{plural(len(sampled), 'pool')} of {len(methods)} (too many trusts to cost every "
+        f"group); the largest standard error of a share is {pounds(max_standard_error_gbp)}."
+    )

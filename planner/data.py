@@ -108,7 +108,7 @@ def _read_csv_text(path: Path, name: str, problems: list[Problem]) -> list[list[
                 None,
                 None,
                 "file is missing",
-                f"add {name}.csv (run `planner template DIR` for an empty one)",
+                f"add {name}.csv ({TEMPLATE_HINT})",
             )
         )
         return None
@@ -149,20 +149,27 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_workbook(path: Path, problems: list[Problem]) -> dict[str, list[list[str]]]:
+#: Where to get an empty template, said in a fix: on the command line, and in the app.
+TEMPLATE_HINT = "run `planner template DIR` for an empty one"
+UPLOAD_TEMPLATE_HINT = "download the Excel template on the Data page for an empty one"
+
+
+def _read_workbook(
+    path: Path, problems: list[Problem], hint: str = TEMPLATE_HINT
+) -> dict[str, list[list[str]]]:
     import openpyxl  # imported here: only workbook users pay for it
 
     label = path.name
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     # BadZipFile, OSError, KeyError, ValueError or openpyxl's own InvalidFileException
-    except Exception as exc:
+    except Exception:
         problems.append(
             Problem(
                 label,
                 None,
                 None,
-                f"is not an Excel workbook ({type(exc).__name__})",
+                "is not an Excel workbook (it could not be opened as one)",
                 "save the file as .xlsx (Excel workbook), or give a folder of CSV files",
             )
         )
@@ -177,7 +184,7 @@ def _read_workbook(path: Path, problems: list[Problem]) -> dict[str, list[list[s
                         None,
                         None,
                         "sheet is missing",
-                        f"add a sheet named {name!r} (run `planner template DIR` for one)",
+                        f"add a sheet named {name!r} ({hint})",
                     )
                 )
                 continue
@@ -680,13 +687,15 @@ def parse_tables(raw: dict[str, list[list[str]]], labels: dict[str, str], source
     return _finish(parsed, source)
 
 
-def load_dataset(path: str | Path) -> Dataset:
+def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
     """Load and validate a dataset from a folder of CSV files or an ``.xlsx`` workbook.
 
     Args:
         path: A folder holding ``icss.csv``, ``trusts.csv``, ``products.csv``,
             ``price_tiers.csv`` and ``deployments.csv``, or a workbook with sheets of those
             names.
+        hint: Where the fix for a missing table says to find a template (the app says its
+            Data page, the command line ``planner template``).
 
     Returns:
         The validated dataset.
@@ -728,7 +737,7 @@ def load_dataset(path: str | Path) -> Dataset:
                     )
                 ]
             )
-        raw = _read_workbook(path, problems)
+        raw = _read_workbook(path, problems, hint)
         labels = {name: f"{path.name} sheet {name}" for name in FILES}
     if problems:
         raise DataError(problems)
@@ -785,7 +794,7 @@ def load_upload(name: str, content: bytes) -> Dataset:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / label
             path.write_bytes(content)
-            return load_dataset(path)
+            return load_dataset(path, hint=UPLOAD_TEMPLATE_HINT)
     if suffix != ".zip":
         raise DataError(
             [

@@ -58,6 +58,7 @@ from planner.evaluate import tier_price
 from planner.explain_text import (
     NO_BREAK_EVEN_TEXT,
     NOT_DISPLACED_TEXT,
+    Names,
     break_even_text,
     budget_reason,
     budget_value_text,
@@ -300,6 +301,11 @@ def explain_plan(
     )
 
 
+def names_of(dataset: Dataset) -> Names:
+    """The names sentences use for the dataset's trusts and products."""
+    return Names(dataset.trusts["trust_name"].to_dict(), dataset.products["product_name"].to_dict())
+
+
 def _budget_value(resolver: Resolver, plan: Plan, plan_pairs: set, notes: list) -> dict:
     """The value of the next budget step: plan.marginal's figures, what it buys by re-solving."""
     sc = resolver.scenario
@@ -331,7 +337,12 @@ def _budget_value(resolver: Resolver, plan: Plan, plan_pairs: set, notes: list) 
     else:
         notes.append("what the next budget step buys was not re-solved (max_resolves)")
     out["text"] = budget_value_text(
-        step, out["extra_benefit_gbp"], out["benefit_per_gbp"], out["buys"], out["drops"]
+        step,
+        out["extra_benefit_gbp"],
+        out["benefit_per_gbp"],
+        out["buys"],
+        out["drops"],
+        names_of(resolver.dataset),
     )
     return out
 
@@ -469,7 +480,7 @@ def _displaced(
         a.at[k, "displaced_by"] = pair_list(new)
         a.at[k, "also_dropped"] = pair_list(dropped)
         a.at[k, "benefit_change_gbp"] = change
-        a.at[k, "displaced"] = displaced_text(new, dropped, change)
+        a.at[k, "displaced"] = displaced_text(new, dropped, change, names_of(resolver.dataset))
     if skipped:
         notes.append(f"what {skipped} adoptions displaced was not re-solved (max_resolves)")
 

@@ -88,19 +88,36 @@ def pair_list(pairs) -> list[str]:
     return [f"{t}:{p}" for t, p in sorted(pairs)]
 
 
-def by_trust(pairs) -> dict[str, list[str]]:
-    """(trust, product) pairs grouped by trust, both sorted."""
+class Names:
+    """Trust and product names by code, for sentences (a code without a name reads as is)."""
+
+    def __init__(self, trusts: dict | None = None, products: dict | None = None):
+        self.trusts = trusts or {}
+        self.products = products or {}
+
+    def trust(self, code: str) -> str:
+        """The trust's name."""
+        return str(self.trusts.get(code, code))
+
+    def product(self, code: str) -> str:
+        """The product's name."""
+        return str(self.products.get(code, code))
+
+
+def by_trust(pairs, names: Names | None = None) -> dict[str, list[str]]:
+    """(trust, product) pairs grouped by trust, both sorted by code, named if ``names``."""
+    names = names or Names()
     out: dict[str, list[str]] = defaultdict(list)
     for t, p in sorted(pairs):
-        out[t].append(p)
+        out[names.trust(t)].append(names.product(p))
     return out
 
 
-def moves_text(buys: list[str], drops: list[str] | None) -> str:
-    """``RBH adds A, B; RWY drops C`` from ``TRUST:PRODUCT`` lists."""
-    gained = by_trust(tuple(s.split(":", 1)) for s in buys)
+def moves_text(buys: list[str], drops: list[str] | None, names: Names | None = None) -> str:
+    """``Trust A adds X, Y; Trust B drops Z`` from ``TRUST:PRODUCT`` lists."""
+    gained = by_trust((tuple(s.split(":", 1)) for s in buys), names)
     parts = [f"{t} adds {', '.join(ps)}" for t, ps in gained.items()]
-    lost = by_trust(tuple(s.split(":", 1)) for s in drops or [])
+    lost = by_trust((tuple(s.split(":", 1)) for s in drops or []), names)
     parts += [f"{t} drops {', '.join(ps)}" for t, ps in lost.items()]
     return "; ".join(parts)
 
@@ -111,6 +128,7 @@ def budget_value_text(
     benefit_per_gbp: float | None,
     buys: list[str] | None,
     drops: list[str] | None,
+    names: Names | None = None,
 ) -> str:
     """What the next budget step buys, in one sentence."""
     if extra_benefit_gbp is None:
@@ -120,7 +138,7 @@ def budget_value_text(
         f"benefit ({benefit_per_gbp:.2f} per £1)"
     )
     if buys:
-        text += ": " + moves_text(buys, drops)
+        text += ": " + moves_text(buys, drops, names)
     elif buys is not None:
         text += ": nothing more can be bought with it"
     return text + "."
@@ -135,18 +153,16 @@ NOT_DISPLACED_TEXT = {
 }
 
 
-def displaced_text(new: set, dropped: set, change_gbp: float) -> str:
+def displaced_text(new: set, dropped: set, change_gbp: float, names: Names | None = None) -> str:
     """What the plan does without an adoption: what comes in, what else goes, the benefit."""
     if new:
-        parts = [
-            ", ".join(f"{t} takes {', '.join(ps)}" for t, ps in by_trust(new).items()) + " instead"
-        ]
+        takes = [f"{t} takes {', '.join(ps)}" for t, ps in by_trust(new, names).items()]
+        parts = [", ".join(takes) + " instead"]
     else:
         parts = ["nothing else is bought in its place"]
     if dropped:
-        parts.append(
-            ", ".join(f"{t} also drops {', '.join(ps)}" for t, ps in by_trust(dropped).items())
-        )
+        drops = [f"{t} also drops {', '.join(ps)}" for t, ps in by_trust(dropped, names).items()]
+        parts.append(", ".join(drops))
     sign = "+" if change_gbp >= 0 else "-"
     parts.append(f"benefit {sign}{money(abs(change_gbp))}")
     return "without it: " + "; ".join(parts)

@@ -63,6 +63,62 @@ def percent(share, decimals: int = 1) -> str:
     return f"{float(share):.{decimals}%}"
 
 
+def percent_points(value, decimals: int = 1) -> str:
+    """A figure already in percent: 23.04 -> 23.0% (for ``*_pct`` columns)."""
+    if _missing(value):
+        return MISSING
+    return f"{float(value):.{decimals}f}%"
+
+
+def price(value) -> str:
+    """A unit price: with pence under £10 (£1.12, £0.40), else pounds in full (£12, £1,500)."""
+    if _missing(value):
+        return MISSING
+    value = float(value)
+    if abs(value) < 10:
+        return f"{'-' if value < 0 else ''}£{abs(value):,.2f}"
+    return pounds(value)
+
+
+#: Nouns whose plural is not the noun plus "s".
+PLURALS = {"ICS": "ICSs", "ICB": "ICBs", "person": "people", "study": "studies"}
+
+
+def plural(count, noun: str, plural_form: str | None = None) -> str:
+    """A count with its noun: '1 trust', '2 trusts', '1 ICS', '3 ICSs', '1,200 studies'."""
+    n = int(count)
+    word = noun if n == 1 else (plural_form or PLURALS.get(noun, noun + "s"))
+    return f"{n:,} {word}"
+
+
+#: What each solver status means, in words a board reads (see planner.solve.Status).
+STATUS_WORDS = {
+    "optimal": "optimal",
+    "gap_reached": "optimal to within {gap}",
+    "time_limit": "the best plan found in the time allowed (at most {gap} short of optimal)",
+    "no_plan": "no plan found in the time allowed",
+    "infeasible": "no plan meets the scenario",
+    "unbounded": "the problem is unbounded (a data error)",
+    "empty": "nothing to decide",
+    "error": "the solver failed",
+    "failed": "the solver failed",
+}
+
+
+def status_text(status: str, gap: float | None = None) -> str:
+    """A solver status in plain words, with the gap where it matters.
+
+    ``optimal`` reads "optimal"; a plan stopped at the scenario's gap reads "optimal to
+    within 0.01%"; a time-out with a plan says how far from optimal it may be.
+    """
+    words = STATUS_WORDS.get(str(status), str(status).replace("_", " "))
+    if "{gap}" in words:
+        if _missing(gap):
+            return words.split(" (")[0].replace(" to within {gap}", "")
+        return words.format(gap=percent(gap, 2))
+    return words
+
+
 def join_words(items: list[str], most: int | None = None, noun: str = "others") -> str:
     """Join in plain English: 'A', 'A and B', 'A, B and C'; past ``most``, 'A, B and 3 others'."""
     items = [str(x) for x in items]
@@ -76,3 +132,33 @@ def join_words(items: list[str], most: int | None = None, noun: str = "others") 
 def use_case_name(code: str) -> str:
     """Plain-English name of a use case code (the code with spaces if it is not known)."""
     return USE_CASE_NAMES.get(code, str(code).replace("_", " "))
+
+
+#: Settings whose value is a share, shown as a percentage.
+SHARE_SETTINGS = ("discount_rate", "coverage_floor", "core20_trust_threshold", "mip_gap")
+
+
+def setting_text(name: str, value) -> str:
+    """A setting's value as a reader expects it, from the unit in its name.
+
+    ``*_gbp`` in pounds, rates and shares as percentages, ``*_months``/``*_years``/``*_s``
+    with their unit, flags as yes/no, lists joined; no value means the sum of the trusts'
+    local budgets (the only setting without a default).
+    """
+    key = name.rsplit(".", 1)[-1]
+    if value is None:
+        return "sum of the trusts' local budgets"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, str):
+        return value
+    if key.endswith("_gbp") or key.endswith("_gbp_per_year"):
+        return pounds(value) + (" a year" if key.endswith("per_year") else "")
+    if key in SHARE_SETTINGS or key.endswith("_share"):
+        return f"{100 * float(value):g}%"
+    for suffix, unit in (("_months", "months"), ("_years", "years"), ("_s", "s")):
+        if key.endswith(suffix):
+            return f"{float(value):g} {unit}"
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -19,7 +19,7 @@ from planner.deprivation import QUINTILES, SHARE_COLUMNS, core20_label, fifth_la
 from planner.economics import Options, build_options, coverage_share
 from planner.equity import equity_metrics
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules
-from planner.errors import PlannerError, SolverError
+from planner.errors import InfeasibleError, PlannerError, SolverError
 from planner.evaluate import Evaluation, evaluate
 from planner.greedy import greedy_plan
 from planner.scenario import Scenario
@@ -449,16 +449,44 @@ def solve(
 
 
 def compare(
-    dataset: Dataset, scenario: Scenario, models=("local", "ics", "central"), **kwargs
+    dataset: Dataset,
+    scenario: Scenario,
+    models=("local", "ics", "central"),
+    *,
+    keep_going: bool = False,
+    **kwargs,
 ) -> tuple[list[Plan], pd.DataFrame]:
     """Solve every procurement model on the same money; return the plans and one tidy table.
 
     The table has one row per model (see :meth:`Plan.summary`) plus the benefit lost by
     buying locally against each other model (``benefit_vs_local_gbp``).
+
+    Args:
+        dataset: The data.
+        scenario: The scenario, the same for every model.
+        models: The procurement models to solve.
+        keep_going: When a model has no plan (say a lock only one model cannot afford), give
+            it a row with its ``status`` and the ``reason`` in words, and carry on with the
+            others; otherwise its error is raised.
+        **kwargs: Passed to :func:`solve`.
+
+    Raises:
+        PlannerError: If a model cannot be solved and ``keep_going`` is False.
     """
-    plans = [solve(dataset, scenario, m, **kwargs) for m in models]
-    table = pd.DataFrame([p.summary() for p in plans])
-    local = table.loc[table["model"] == "local", "benefit_gbp"]
+    plans, rows = [], []
+    for m in models:
+        try:
+            plan = solve(dataset, scenario, m, **kwargs)
+        except PlannerError as exc:
+            if not keep_going:
+                raise
+            why = "; ".join(exc.reasons) if isinstance(exc, InfeasibleError) else str(exc)
+            rows.append({"model": m, "status": getattr(exc, "status", "error"), "reason": why})
+            continue
+        plans.append(plan)
+        rows.append(plan.summary())
+    table = pd.DataFrame(rows)
+    local = table.loc[table["model"] == "local", "benefit_gbp"] if plans else []
     if len(local):
         table["benefit_vs_local_gbp"] = table["benefit_gbp"] - float(local.iloc[0])
     return plans, table

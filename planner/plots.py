@@ -18,6 +18,7 @@ from planner.data import Dataset
 from planner.deprivation import fifth_label
 from planner.formatting import MODEL_NAMES, money, pounds
 from planner.plan import Plan
+from planner.procurement import unit_name
 
 #: Okabe-Ito colours, one per IMD quintile (1 least deprived ... 5 most deprived).
 QUINTILE_COLOURS = {1: "#0072B2", 2: "#56B4E9", 3: "#009E73", 4: "#E69F00", 5: "#D55E00"}
@@ -103,8 +104,8 @@ def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
         title=f"Who adopts what ({MODEL_NAMES.get(plan.model, plan.model)}): blue = adopt, "
         "orange = already in use; trusts from least to most deprived",
         height=max(360, 34 * len(z.index) + 300),
-        xaxis={"tickangle": -45},
-        yaxis={"autorange": "reversed"},
+        xaxis={"tickangle": -45, "title": "Product"},
+        yaxis={"autorange": "reversed", "title": "Trust"},
         **LAYOUT,
     )
     return fig
@@ -146,9 +147,13 @@ def trust_bars(plan: Plan) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.update_yaxes(tickformat=".0%", row=1, col=1)
-    fig.update_yaxes(tickprefix="£", tickformat=",.2f", row=1, col=2)
-    fig.update_xaxes(categoryorder="array", categoryarray=t["trust_name"].tolist())
+    fig.update_yaxes(tickformat=".0%", title_text="Share of addressable studies", row=1, col=1)
+    fig.update_yaxes(
+        tickprefix="£", tickformat=",.2f", title_text="£ a head (present value)", row=1, col=2
+    )
+    fig.update_xaxes(
+        categoryorder="array", categoryarray=t["trust_name"].tolist(), title_text="Trust"
+    )
     fig.update_layout(
         title="Trusts from least to most deprived",
         height=460,
@@ -178,9 +183,13 @@ def compare_bars(table: pd.DataFrame) -> go.Figure:
         )
         values += table[col].tolist()
     fig.update_layout(
-        barmode="group", title="The same money, three ways of buying", height=420, **LAYOUT
+        barmode="group",
+        title="The same money, three ways of buying",
+        height=420,
+        xaxis={"title": "Way of buying"},
+        **LAYOUT,
     )
-    _money_axis(fig, values)
+    _money_axis(fig, values, title="£ (present value)")
     return fig
 
 
@@ -200,7 +209,8 @@ def quintile_coverage(plans: list[Plan]) -> go.Figure:
     fig.update_layout(
         barmode="group",
         title="Coverage of the people in each fifth by deprivation (1 = least deprived, 5 = most)",
-        yaxis={"tickformat": ".0%"},
+        yaxis={"tickformat": ".0%", "title": "Share of their addressable studies"},
+        xaxis={"title": "National deprivation fifth (1 = least deprived, 5 = most)"},
         height=420,
         **LAYOUT,
     )
@@ -228,11 +238,11 @@ def time_to_benefit(plans: list[Plan], horizon_years: int) -> go.Figure:
         )
     fig.update_layout(
         title="Time to benefit: benefit a year from products already live",
-        xaxis={"title": "months from the decision"},
+        xaxis={"title": "Months from the decision"},
         height=420,
         **LAYOUT,
     )
-    _money_axis(fig, values)
+    _money_axis(fig, values, title="Benefit a year (£, undiscounted)")
     return fig
 
 
@@ -254,9 +264,10 @@ def going_alone(table: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         title="The price of going it alone: benefit lost by buying locally",
         height=380,
+        xaxis={"title": "Local buying set against"},
         **LAYOUT,
     )
-    _money_axis(fig, lost)
+    _money_axis(fig, lost, title="Benefit lost (£, present value)")
     return fig
 
 
@@ -289,8 +300,8 @@ def budget_frontier_figure(frame: pd.DataFrame, current_budget: float | None) ->
             annotation_text=f"current {money(current_budget)}",
         )
     fig.update_layout(title="What more money buys", height=440, **LAYOUT)
-    _money_axis(fig, ok["benefit_gbp"].tolist())
-    _money_axis(fig, ok["budget_gbp"].tolist(), axis="xaxis", title="budget (present value)")
+    _money_axis(fig, ok["benefit_gbp"].tolist(), title="Benefit (£, present value)")
+    _money_axis(fig, ok["budget_gbp"].tolist(), axis="xaxis", title="Budget (£, present value)")
     return fig
 
 
@@ -349,9 +360,20 @@ def equity_frontier_figure(frame: pd.DataFrame) -> go.Figure:
                 row=1,
                 col=col,
             )
-        fig.update_yaxes(tickformat=".0%", row=1, col=col)
+        fig.update_yaxes(
+            tickformat=".0%",
+            title_text="Core20 coverage" if col == 1 else "Gap (percentage points)",
+            row=1,
+            col=col,
+        )
         ticks, text = money_ticks(ok["benefit_gbp"].tolist(), n=5, include_zero=False)
-        fig.update_xaxes(tickvals=ticks, ticktext=text, title_text="total benefit", row=1, col=col)
+        fig.update_xaxes(
+            tickvals=ticks,
+            ticktext=text,
+            title_text="Total benefit (£, present value)",
+            row=1,
+            col=col,
+        )
     fig.update_layout(
         title="Equity against efficiency as the equity weight w rises (0 = unweighted)",
         height=460,
@@ -387,8 +409,8 @@ def adoption_probability_heatmap(adoption: pd.DataFrame, dataset: Dataset) -> go
     fig.update_layout(
         title="How often each product is chosen when benefits and prices are uncertain",
         height=max(360, 34 * len(z.index) + 300),
-        xaxis={"tickangle": -45},
-        yaxis={"autorange": "reversed"},
+        xaxis={"tickangle": -45, "title": "Product"},
+        yaxis={"autorange": "reversed", "title": "Trust"},
         **LAYOUT,
     )
     return fig
@@ -415,11 +437,11 @@ def benefit_distribution(samples: pd.DataFrame, base_case_benefit: float) -> go.
         barmode="overlay",
         title="Benefit under uncertainty",
         height=420,
-        yaxis={"title": "samples"},
+        yaxis={"title": "Draws (count)"},
         **LAYOUT,
     )
     values = ok["benefit_gbp"].tolist() + samples["base_plan_benefit_gbp"].tolist()
-    _money_axis(fig, values, axis="xaxis", title="benefit (present value)")
+    _money_axis(fig, values, axis="xaxis", title="Benefit (£, present value)")
     return fig
 
 
@@ -455,8 +477,8 @@ def rollout_gantt(schedule: pd.DataFrame, horizon_years: int) -> go.Figure:
         barmode="overlay",
         title="Rollout: when each trust signs and goes live",
         height=max(380, 18 * len(labels) + 160),
-        xaxis={"title": "months from the decision", "range": [0, end], "dtick": 12},
-        yaxis={"autorange": "reversed", "tickfont": {"size": 11}},
+        xaxis={"title": "Months from the decision", "range": [0, end], "dtick": 12},
+        yaxis={"autorange": "reversed", "tickfont": {"size": 11}, "title": "Trust: product"},
         **LAYOUT,
     )
     return fig
@@ -477,21 +499,22 @@ def rollout_curves(curves: pd.DataFrame) -> go.Figure:
             hovertemplate="month %{x}<br>£%{y:,.0f} realised<extra></extra>",
         )
     fig.update_layout(
-        title="Cumulative benefit realised (undiscounted)",
+        title="Cumulative benefit realised (undiscounted, not present value)",
         height=420,
-        xaxis={"title": "months from the decision", "dtick": 12},
+        xaxis={"title": "Months from the decision", "dtick": 12},
         **LAYOUT,
     )
-    _money_axis(fig, values)
+    _money_axis(fig, values, title="Benefit realised to date (£, undiscounted)")
     return fig
 
 
-def cost_share_figure(share: CostShare, pool: str | None = None):
+def cost_share_figure(share: CostShare, pool: str | None = None, dataset: Dataset | None = None):
     """Bar chart of each trust's share under every rule, with its stand-alone cost.
 
     Args:
         share: The cost sharing.
         pool: The pool to draw (default: the one with most trusts).
+        dataset: The data, to name the pool in the title (else its code).
 
     Returns:
         A plotly figure: grouped bars per trust (one per rule; sampled Shapley shares with
@@ -507,6 +530,7 @@ def cost_share_figure(share: CostShare, pool: str | None = None):
     if pool is None and len(share.pools):
         pool = str(share.pools.sort_values(["trusts", "pool"], ascending=[False, True]).iloc[0, 0])
     b = b[b["pool"] == pool]
+    pool_name = unit_name(dataset, pool) if dataset is not None else str(pool)
     fig = go.Figure()
     for rule in RULES:
         sel = b[b["rule"] == rule]
@@ -533,11 +557,18 @@ def cost_share_figure(share: CostShare, pool: str | None = None):
     )
     fig.update_layout(
         barmode="group",
-        title=f"Sharing the pooled cost of {pool}: each trust's share against going alone",
+        title=f"Sharing the pooled cost of {pool_name}: each trust's share against going alone",
+        xaxis={"title": "Trust"},
         height=460,
         legend_title_text="rule",
         **LAYOUT,
     )
     ticks, labels = money_ticks(b["share_gbp"].tolist() + alone["stand_alone_gbp"].tolist())
-    fig.update_layout(yaxis={"tickvals": ticks, "ticktext": labels})
+    fig.update_layout(
+        yaxis={
+            "tickvals": ticks,
+            "ticktext": labels,
+            "title": "Share of the cost (£, present value)",
+        }
+    )
     return fig

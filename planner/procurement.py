@@ -104,3 +104,14 @@ def buying_setup(dataset: Dataset, scenario: Scenario, model: str | None = None)
     budgets = (shares * total).groupby(unit).sum().sort_index()
     budgets.index.name = "unit"
     return BuyingSetup(model, unit, budgets.rename("budget_gbp"), total)
+
+
+def unit_name(dataset: Dataset, unit: str) -> str:
+    """What people call a buying unit: the trust's or the ICS's name, or NHS England."""
+    if unit == NATIONAL_UNIT:
+        return "NHS England (national)"
+    if unit in dataset.icss.index:
+        return str(dataset.icss.at[unit, "ics_name"])
+    if unit in dataset.trusts.index:
+        return str(dataset.trusts.at[unit, "trust_name"])
+    return str(unit)

@@ -38,8 +38,9 @@ from planner.economics import (
     ramped_annuity,
 )
 from planner.equity_rules import has_rules, unit_groups
-from planner.errors import InfeasibleError, SolverError
+from planner.errors import InfeasibleError, Problem, ScenarioError, SolverError
 from planner.evaluate import tier_price
+from planner.formatting import percent, plural
 from planner.model import (
     add_row,
     add_tier_batch,
@@ -51,13 +52,13 @@ from planner.model import (
     lock_rows,
     platform_rows,
 )
-from planner.scenario import Scenario
-from planner.solve import Status, combined_status, run_solver
+from planner.scenario import Scenario, check_settings, setting
+from planner.solve import Status, combined_status, run_solver, what_binds
 
 
 @dataclass(frozen=True)
 class RolloutSettings:
-    """How the rollout is planned.
+    """How the rollout is planned; checked on construction as scenario settings are.
 
     Attributes:
         years: Decision years (1 reproduces the single-period plan when ramp_months is 0).
@@ -67,13 +68,37 @@ class RolloutSettings:
             (at least one deployment a year; the horizon total still applies).
         yearly_budgets_gbp: Budget of each decision year; None splits the scenario's total
             evenly.
+
+    Raises:
+        ScenarioError: If a setting is of the wrong kind or out of range, or the yearly
+            budgets are not one per decision year.
     """
 
-    years: int = 5
-    carry_over: bool = True
-    ramp_months: float = 6.0
-    yearly_capacity_fraction: float = 0.5
-    yearly_budgets_gbp: tuple[float, ...] | None = None
+    years: int = setting(5, "Decision years (at most the scenario's horizon)", lo=1)
+    carry_over: bool = setting(True, "Money unspent in a year can be spent in later years")
+    ramp_months: float = setting(6.0, "Months over which a live product's benefit ramps up", lo=0)
+    yearly_capacity_fraction: float = setting(
+        0.5, "Share of a trust's IT capacity it can use in one year", lo=0, hi=1
+    )
+    yearly_budgets_gbp: tuple[float, ...] | None = setting(
+        None, "Budget of each decision year (None: the total split evenly)", kind="amounts"
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self, "rollout settings")
+        given = self.yearly_budgets_gbp
+        if given is not None and len(given) != self.years:
+            raise ScenarioError(
+                [
+                    Problem(
+                        "rollout settings",
+                        None,
+                        "yearly_budgets_gbp",
+                        f"{len(given)} budgets for {self.years} decision years",
+                        f"give one budget per decision year ({self.years})",
+                    )
+                ]
+            )
 
 
 @dataclass
@@ -135,8 +160,6 @@ def yearly_budgets(options: Options, settings: RolloutSettings) -> pd.DataFrame:
     years = settings.years
     if settings.yearly_budgets_gbp is not None:
         given = np.asarray(settings.yearly_budgets_gbp, dtype=float)
-        if len(given) != years:
-            raise ValueError(f"give {years} yearly budgets, not {len(given)}")
         split = given / given.sum() if given.sum() > 0 else np.full(years, 1.0 / years)
         total = (
             options.budgets * given.sum() / options.budgets.sum()
@@ -187,30 +210,45 @@ def define_signing(prob, options: Options, years: int) -> tuple[dict, dict]:
     return start, ever
 
 
-def define_yearly_capacity(prob, options: Options, settings: RolloutSettings, start) -> None:
-    """Deployments a trust can take on in one year: ``sum_p v[t,p,y] <= c[t]`` for every y.
+def yearly_capacity(options: Options, settings: RolloutSettings) -> dict[str, tuple]:
+    """Deployments each trust can take on in one year, where that can bind.
 
-    ``c[t] = max(1, ceil(it_capacity[t] x yearly_capacity_fraction))`` (nothing if the trust
-    has no capacity); the fraction is at least ``1 / years`` so the horizon total stays
-    reachable. The horizon total itself is :func:`planner.model.define_capacity`.
+    ``c[t] = max(1, ceil(it_capacity[t] x yearly_capacity_fraction))`` (0 if the trust has
+    no capacity); the fraction is at least ``1 / years`` so the horizon total stays
+    reachable. Only trusts with more options than ``c[t]``, and none in a one-year rollout.
+
+    Returns:
+        ``(c[t], option rows)`` by trust.
     """
     years = settings.years
     if years <= 1:
-        return
+        return {}
     cap = options.trusts["it_capacity"]
     fraction = max(settings.yearly_capacity_fraction, 1.0 / years)
+    out = {}
     for tc, rows in options.table.groupby("trust", sort=True).indices.items():
         total_cap = int(cap[tc])
         per_year = max(1, math.ceil(total_cap * fraction)) if total_cap > 0 else 0
         if len(rows) > per_year:
-            for y in range(years):
-                add_row(
-                    prob,
-                    affine((start[(i, y)], 1) for i in rows),
-                    pulp.LpConstraintLE,
-                    per_year,
-                    f"capacity_year[{tc},{y + 1}]",
-                )
+            out[tc] = (per_year, rows)
+    return out
+
+
+def define_yearly_capacity(prob, options: Options, settings: RolloutSettings, start) -> None:
+    """Deployments a trust can take on in one year: ``sum_p v[t,p,y] <= c[t]`` for every y.
+
+    ``c[t]`` is :func:`yearly_capacity`'s. The horizon total itself is
+    :func:`planner.model.define_capacity`.
+    """
+    for tc, (per_year, rows) in yearly_capacity(options, settings).items():
+        for y in range(settings.years):
+            add_row(
+                prob,
+                affine((start[(i, y)], 1) for i in rows),
+                pulp.LpConstraintLE,
+                per_year,
+                f"capacity_year[{tc},{y + 1}]",
+            )
 
 
 def define_yearly_platform(prob, options: Options, years: int, start) -> dict:
@@ -429,12 +467,7 @@ def _solve_part(options: Options, settings: RolloutSettings, time_limit_s: float
     built = build_rollout(options, settings)
     run = run_solver(built.prob, sc, time_limit_s=time_limit_s)
     if run.status == Status.INFEASIBLE:
-        raise InfeasibleError(
-            [
-                "no rollout meets the yearly budgets, capacities, locks and fairness "
-                "rules together; try carry-over or a longer rollout"
-            ]
-        )
+        raise InfeasibleError([infeasible_advice(options, settings)])
     if run.status == Status.EMPTY:
         return built, "optimal", 0.0, 0.0
     if not run.has_plan:
@@ -442,6 +475,53 @@ def _solve_part(options: Options, settings: RolloutSettings, time_limit_s: float
             "the solver stopped without a rollout; raise time_limit_s", status=run.status.value
         )
     return built, run.status.value, run.objective, run.bound
+
+
+def _either(items: list[str]) -> str:
+    """Join in plain English with 'or': 'A', 'A or B', 'A, B or C'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def infeasible_advice(options: Options, settings: RolloutSettings) -> str:
+    """Say that no rollout was found, and what could change that under the settings in force.
+
+    Rollout settings are suggested only where changing them could help: carry-over when it
+    is off (and there is more than one year), more decision years when the rollout is
+    shorter than the horizon, and more of a trust's IT capacity in a year (or the money
+    earlier) when a trust's yearly capacity is below its capacity over the rollout. When
+    none can, it says so and names what can: more money, or fewer locks and fairness rules.
+    """
+    sc = options.scenario
+    years, horizon = settings.years, sc.horizon_years
+    cap = options.trusts["it_capacity"]
+    held_back = any(c < int(cap[tc]) for tc, (c, _) in yearly_capacity(options, settings).items())
+    levers = []
+    if years > 1 and not settings.carry_over:
+        levers.append("letting unspent money carry over to later years (carry-over is off)")
+    if years < horizon:
+        levers.append(
+            f"spreading the rollout over more years (it has {years} of the horizon's {horizon})"
+        )
+    if held_back:
+        levers.append(
+            "letting trusts take on more of their IT capacity in one year "
+            f"(yearly_capacity_fraction is {settings.yearly_capacity_fraction:g})"
+        )
+        given = settings.yearly_budgets_gbp
+        if given is None or given[0] < sum(given):
+            levers.append("putting more of the money in the first years (yearly_budgets_gbp)")
+    elsewhere = f"raise the budget or relax {what_binds(options)}"
+    head = "no rollout meets the yearly budgets, capacities, locks and fairness rules together"
+    if levers:
+        return f"{head}; try {_either(levers)}; failing that, {elsewhere}"
+    if years == 1:
+        why = "the horizon is one year, so the rollout is one decision year"
+    else:
+        why = (
+            f"carry-over is on, the rollout already spans the whole {horizon}-year horizon "
+            "and no trust is held back by its yearly share of IT capacity"
+        )
+    return f"{head}, and no rollout setting would help ({why}); {elsewhere}"
 
 
 def _read(
@@ -550,4 +630,27 @@ def _read(
         float(spend["committed_gbp"].sum()),
         seconds,
         settings,
+    )
+
+
+def late_signings_text(rollout: Rollout, horizon_years: int) -> str | None:
+    """Say how little time contracts signed in the last decision year have live.
+
+    A contract signed late goes live after the lead time and implementation, and its benefit
+    stops at the horizon's end, so it adds little; the rollout still signs it when nothing
+    better is left to buy. None when nothing is signed in the last year.
+    """
+    sched = rollout.schedule
+    last = rollout.settings.years
+    late = sched[sched["start_year"] == last]
+    if late.empty or last <= 1:
+        return None
+    live = (12 * horizon_years - late["go_live_month"]).clip(lower=0)
+    share = late["benefit_gbp"].sum() / sched["benefit_gbp"].sum() if len(sched) else 0.0
+    one = len(late) == 1
+    return (
+        f"{plural(len(late), 'contract')} signed in the last decision year (year {last}) "
+        f"{'is' if one else 'are'} live for {live.mean():.0f} months on average before the "
+        f"{horizon_years}-year horizon ends, so {'it adds' if one else 'they add'} only "
+        f"{percent(share, 0)} of the rollout's benefit."
     )

@@ -2,16 +2,22 @@
 
 A :class:`Scenario` is frozen and hashable (so the app can cache on it). Build one with
 keyword arguments, from a YAML or TOML file, or with dotted overrides such as
-``{"procurement.ics.lead_time_months": 9}``. Unknown keys are an error, never ignored.
+``{"procurement.ics.lead_time_months": 9}``. Each setting declares its bounds or choices
+once (:func:`setting`); every way of building a scenario, the constructor included, runs
+the same checks in ``__post_init__`` (:func:`check_settings`), so a bad value is a
+:class:`~planner.errors.ScenarioError` naming the setting, the value, what is allowed and
+the fix. Unknown keys are an error, never ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import numbers
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,41 +30,432 @@ MODELS = ("local", "ics", "central")
 FLOOR_TARGETS = ("all", "core20", "core20_trusts")
 
 
-def _f(default, doc: str, *, lo=None, hi=None, choices=None):
-    """Declare a setting with its documentation and bounds."""
-    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices}
-    return field(default=default, metadata=meta)
+#: Where problems found while constructing a scenario are reported (loaders relabel them).
+_HERE = "scenario"
+
+
+def setting(
+    default=MISSING,
+    doc: str = "",
+    *,
+    lo=None,
+    hi=None,
+    choices=None,
+    kind: str | None = None,
+    hint: str = "",
+    default_factory=MISSING,
+):
+    """Declare a setting with its documentation and what values it allows.
+
+    The bounds and choices are checked whenever a settings class is constructed (see
+    :func:`check_settings`). ``kind`` follows from the default unless given: ``choice``
+    (text, one of ``choices``), ``bool``, ``int`` (a whole number) or ``float``; the others
+    are ``money`` (pounds, None allowed, text such as ``2.5m`` read as money), ``amounts``
+    (None or a list of money), ``scores`` (ascending IMD cut points), ``code`` (text),
+    ``locks`` and ``routes``. ``hint`` ends the fix given for a bad value.
+    """
+    if kind is None:
+        if choices:
+            kind = "choice"
+        elif isinstance(default, bool):
+            kind = "bool"
+        elif isinstance(default, int):
+            kind = "int"
+        elif isinstance(default, float):
+            kind = "float"
+        else:
+            raise TypeError(f"setting default {default!r} needs kind=")
+    meta = {
+        "doc": doc,
+        "lo": lo,
+        "hi": hi,
+        "choices": choices,
+        "kind": kind,
+        "hint": hint,
+        "default": default,
+        "least": -math.inf if lo is None else lo,
+        "most": math.inf if hi is None else hi,
+    }
+    return field(default=default, default_factory=default_factory, metadata=meta)
+
+
+_MONEY_RE = re.compile(r"^£?\s*([0-9][0-9,]*\.?[0-9]*|\.[0-9]+)\s*([kKmMbB]?)$")
+
+
+def parse_money(text: str | float | int) -> float:
+    """Parse an amount such as ``2.5m``, ``£750k``, ``2,000,000`` or ``1200000`` into pounds.
+
+    Raises:
+        ValueError: If the text is not a non-negative amount.
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"{text!r} is not an amount of money")
+    if isinstance(text, int | float):
+        value = float(text)
+    else:
+        m = _MONEY_RE.match(str(text).strip())
+        if not m:
+            raise ValueError(f"{text!r} is not an amount of money (write e.g. 2.5m, 750k)")
+        value = (
+            float(m.group(1).replace(",", ""))
+            * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
+        )
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{text!r} is not a non-negative amount of money")
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# Checks: each kind of setting checked once, for the constructor and the file loaders alike.
+
+_NOUNS = {"int": "a whole number", "float": "a number", "money": "an amount in pounds"}
+
+
+def _num(x) -> str:
+    """A number as messages show it: 0.035, 7, 2,000,000."""
+    try:
+        if float(x).is_integer() and abs(x) >= 1e5:
+            return f"{x:,.0f}"
+    except (OverflowError, ValueError):
+        return str(x)
+    return f"{x:g}"
+
+
+def _allowed(meta) -> str:
+    """What a numeric setting allows, in words: 'a number from 0 to 1'."""
+    noun, lo, hi = _NOUNS[meta["kind"]], meta["lo"], meta["hi"]
+    if lo is not None and hi is not None:
+        return f"{noun} from {_num(lo)} to {_num(hi)}"
+    if lo is not None:
+        return f"{noun} of at least {_num(lo)}"
+    if hi is not None:
+        return f"{noun} of at most {_num(hi)}"
+    return noun
+
+
+def _check_number(name, meta, value, where, problems):
+    """A finite number within the setting's bounds (a whole one for ``int`` settings)."""
+    kind = meta["kind"]
+    if type(value) is (int if kind == "int" else float):  # the common case, kept fast
+        if meta["least"] <= value <= meta["most"] and value - value == 0:  # not nan or inf
+            return value
+        x = value
+    elif type(value) is int:
+        x = value
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real | str):
+        x = None
+    else:
+        try:
+            x = float(value)  # numpy numbers, or a number written as text in a file
+        except (ValueError, OverflowError):
+            x = None
+    try:
+        if x is None:
+            bad = f"{value!r} is not " + ("an amount of money" if kind == "money" else "a number")
+        elif not math.isfinite(x):
+            bad = f"{_num(x)} is not a finite number"
+        elif kind == "int" and not float(x).is_integer():
+            bad = f"{_num(x)} is not a whole number"
+        elif meta["lo"] is not None and x < meta["lo"]:
+            bad = f"{_num(x)} is below {_num(meta['lo'])} (the minimum)"
+        elif meta["hi"] is not None and x > meta["hi"]:
+            bad = f"{_num(x)} is above {_num(meta['hi'])} (the maximum)"
+        else:
+            return int(x) if kind == "int" else float(x)
+    except OverflowError:
+        bad = f"{value!r} is not a finite number"
+    problems.append(Problem(where, None, name, bad, "give " + _allowed(meta) + meta["hint"]))
+    return value
+
+
+def _check_money(name, meta, value, where, problems):
+    """None (the sum of local budgets), a number, or text such as 2.5m or £750k."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return parse_money(value)
+        except ValueError:
+            fix = "give " + _allowed(meta) + meta["hint"]
+            problems.append(Problem(where, None, name, f"{value!r} is not an amount of money", fix))
+            return value
+    return _check_number(name, meta, value, where, problems)
+
+
+#: One yearly amount of a list of money (``amounts`` settings).
+_AMOUNT = {
+    "kind": "money",
+    "lo": 0,
+    "hi": None,
+    "least": 0,
+    "most": math.inf,
+    "hint": ", e.g. 2.5m or 750k",
+}
+
+
+def _check_amounts(name, meta, value, where, problems):
+    """None, or a list of amounts of money."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        problems.append(
+            Problem(where, None, name, f"{value!r} is not a list of amounts", "e.g. [1m, 500k]")
+        )
+        return value
+    out = []
+    for i, item in enumerate(value):
+        at = f"{name}[{i}]"
+        if item is None:
+            problems.append(Problem(where, None, at, "is empty", "give " + _allowed(_AMOUNT)))
+        else:
+            out.append(_check_money(at, _AMOUNT, item, where, problems))
+    return tuple(out)
+
+
+def _check_bool(name, meta, value, where, problems):
+    """True or False (no 1, 0 or 'yes')."""
+    if value is True or value is False:
+        return value
+    problems.append(
+        Problem(where, None, name, f"{value!r} is not true or false", "write true or false")
+    )
+    return value
+
+
+def _check_choice(name, meta, value, where, problems):
+    """One of the setting's choices."""
+    if isinstance(value, str) and value in meta["choices"]:
+        return value
+    problems.append(
+        Problem(
+            where,
+            None,
+            name,
+            f"{value!r} is not allowed",
+            "use one of " + ", ".join(meta["choices"]),
+        )
+    )
+    return value
+
+
+def _check_code(name, meta, value, where, problems):
+    """A code as text (a trust or product code)."""
+    if isinstance(value, str) and value:
+        return value
+    problems.append(
+        Problem(where, None, name, f"{value!r} is not a code", "give the code as in the dataset")
+    )
+    return value
+
+
+def _check_scores(name, meta, value, where, problems):
+    """Ascending IMD score boundaries, as many as the default has."""
+    default = meta["default"]
+    n = len(default)
+    fix = f"give {n} increasing scores between 0 and 100, e.g. {list(default)}"
+    if isinstance(value, str) or not isinstance(value, list | tuple) or len(value) != n:
+        problems.append(Problem(where, None, name, f"{value!r} is not a list of {n}", fix))
+        return value
+    try:
+        out = tuple(float(v) for v in value if not isinstance(v, bool))
+    except (TypeError, ValueError):
+        out = ()
+    ok = len(out) == n and all(math.isfinite(v) and 0 <= v <= 100 for v in out)
+    if not ok or any(b <= a for a, b in zip(out, out[1:], strict=False)):
+        problems.append(
+            Problem(where, None, name, f"{list(value)!r} are not increasing scores", fix)
+        )
+        return value
+    return out
+
+
+def _check_locks(name, meta, value, where, problems):
+    """A list of :class:`Lock` (or of tables with trust, product and adopt, as in a file)."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        problems.append(
+            Problem(
+                where,
+                None,
+                name,
+                "must be a list of locks",
+                "write [{trust: RXX, product: PXX, adopt: true}]",
+            )
+        )
+        return value
+    out = []
+    for i, item in enumerate(value):
+        at = f"{name}[{i}]"
+        if isinstance(item, Lock):
+            out.append(item)
+            continue
+        if not isinstance(item, dict) or not {"trust", "product"} <= set(item):
+            problems.append(
+                Problem(
+                    where,
+                    None,
+                    at,
+                    "a lock needs trust and product",
+                    "write {trust: RXX, product: PXX, adopt: true}",
+                )
+            )
+            continue
+        # a file may write a numeric code without quotes
+        data = {k: str(v) if k != "adopt" and type(v) is int else v for k, v in item.items()}
+        lock = _make(Lock, data, where, at + ".", problems)
+        if lock is not None:
+            out.append(lock)
+    return tuple(out)
+
+
+def _check_routes(name, meta, value, where, problems):
+    """Route per model; a model left out keeps its default, a table changes the default."""
+    if not isinstance(value, dict):
+        problems.append(
+            Problem(
+                where,
+                None,
+                name,
+                "must be a table of routes by procurement model",
+                "e.g. procurement: {ics: {lead_time_months: 9}}",
+            )
+        )
+        return value
+    routes = dict(_DEFAULT_ROUTES)
+    for model, route in value.items():
+        at = f"{name}.{model}"
+        if model not in MODELS:
+            problems.append(
+                Problem(where, None, at, "unknown procurement model", "use local, ics or central")
+            )
+        elif isinstance(route, Route):
+            routes[model] = route
+        elif isinstance(route, dict):
+            base = dataclasses.asdict(_DEFAULT_ROUTES[model])
+            made = _make(Route, {**base, **route}, where, at + ".", problems)
+            if made is not None:
+                routes[model] = made
+        else:
+            problems.append(
+                Problem(
+                    where,
+                    None,
+                    at,
+                    "must be a table of route settings",
+                    "e.g. procurement: {ics: {lead_time_months: 9}}",
+                )
+            )
+    return routes
+
+
+_CHECKS = {
+    "bool": _check_bool,
+    "int": _check_number,
+    "float": _check_number,
+    "money": _check_money,
+    "amounts": _check_amounts,
+    "choice": _check_choice,
+    "code": _check_code,
+    "scores": _check_scores,
+    "locks": _check_locks,
+    "routes": _check_routes,
+}
+
+
+@functools.cache
+def _specs(cls) -> tuple:
+    """(name, metadata, check) of each setting of a settings class."""
+    return tuple((f.name, f.metadata, _CHECKS[f.metadata["kind"]]) for f in fields(cls))
+
+
+@functools.cache
+def _names(cls) -> frozenset:
+    return frozenset(f.name for f in fields(cls))
+
+
+def check_settings(obj, where: str) -> None:
+    """Check every setting of a settings dataclass, storing its normal form (``__post_init__``).
+
+    Whole numbers become ``int``, other numbers ``float``, lists tuples, and plain tables
+    of routes and locks their classes; nothing else is changed.
+
+    Raises:
+        ScenarioError: Naming, for every bad setting, the value, what is allowed and the fix.
+    """
+    problems: list[Problem] = []
+    for name, meta, check in _specs(type(obj)):
+        value = getattr(obj, name)
+        new = check(name, meta, value, where, problems)
+        if new is not value:
+            object.__setattr__(obj, name, new)
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _make(cls, data: dict, where: str, prefix: str, problems: list[Problem]):
+    """Construct ``cls`` from plain data; add its problems, located at ``where`` and ``prefix``.
+
+    Returns:
+        The object, or None if the constructor refused the values.
+    """
+    known = _names(cls)
+    for key in data:
+        if key not in known:
+            problems.append(
+                Problem(
+                    where,
+                    None,
+                    prefix + str(key),
+                    "unknown setting",
+                    "remove it or fix its spelling; known: " + ", ".join(sorted(known)),
+                )
+            )
+    try:
+        return cls(**{k: v for k, v in data.items() if k in known})
+    except ScenarioError as exc:
+        problems += [
+            Problem(
+                where,
+                p.row,
+                prefix + p.column if p.column else prefix.rstrip(".") or None,
+                p.problem,
+                p.fix,
+            )
+            for p in exc.problems
+        ]
+        return None
 
 
 @dataclass(frozen=True)
 class Route:
     """How one procurement model turns the same data into prices, shared costs and timing."""
 
-    lead_time_months: float = _f(
+    lead_time_months: float = setting(
         6.0,
         "Months from the decision to a signed contract (benefit starts after this plus "
         "the product's implementation months)",
         lo=0,
         hi=60,
     )
-    implementation_share: float = _f(
+    implementation_share: float = setting(
         1.0,
         "Share of each trust's one-off implementation cost paid under this route "
         "(shared project teams cost less)",
         lo=0,
         hi=1,
     )
-    licence_share: float = _f(
+    licence_share: float = setting(
         1.0, "Share of the per-trust annual licence paid under this route", lo=0, hi=1
     )
-    platform_share: float = _f(
+    platform_share: float = setting(
         1.0,
         "Share of the per-trust deployment-platform cost paid under this route "
         "(a shared platform costs less)",
         lo=0,
         hi=1,
     )
-    volume_discount_depth: float = _f(
+    volume_discount_depth: float = setting(
         1.0,
         "How much of the catalogue's volume discount is realised: 1 = the tier prices "
         "as listed, 0 = every tier at the tier-1 price (the evidence that volume buys lower "
@@ -66,68 +463,82 @@ class Route:
         lo=0,
         hi=1,
     )
-    framework_only: bool = _f(False, "Only products awarded on a national framework can be bought")
+    framework_only: bool = setting(
+        False, "Only products awarded on a national framework can be bought"
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self, "procurement route")
+
+
+#: Each model's route when a scenario does not change it (routes are frozen, so shared).
+_DEFAULT_ROUTES = {
+    "local": Route(lead_time_months=4.0),
+    "ics": Route(
+        lead_time_months=8.0, implementation_share=0.8, licence_share=0.9, platform_share=0.7
+    ),
+    "central": Route(
+        lead_time_months=14.0,
+        implementation_share=0.7,
+        licence_share=0.8,
+        platform_share=0.5,
+        framework_only=True,
+    ),
+}
 
 
 def _default_routes() -> dict[str, Route]:
-    return {
-        "local": Route(lead_time_months=4.0),
-        "ics": Route(
-            lead_time_months=8.0, implementation_share=0.8, licence_share=0.9, platform_share=0.7
-        ),
-        "central": Route(
-            lead_time_months=14.0,
-            implementation_share=0.7,
-            licence_share=0.8,
-            platform_share=0.5,
-            framework_only=True,
-        ),
-    }
+    return dict(_DEFAULT_ROUTES)
 
 
 @dataclass(frozen=True)
 class Lock:
     """Force a product in (``adopt=True``) or out (``adopt=False``) at a trust."""
 
-    trust: str
-    product: str
-    adopt: bool = True
+    trust: str = setting(doc="Trust code", kind="code")
+    product: str = setting(doc="Product code", kind="code")
+    adopt: bool = setting(True, "True forces the product in, False keeps it out")
+
+    def __post_init__(self) -> None:
+        check_settings(self, "lock")
 
 
 @dataclass(frozen=True)
 class Scenario:
     """All settings of one planning run. Money is in pounds (GBP), present value."""
 
-    model: str = _f("ics", "Procurement model: local, ics or central", choices=MODELS)
-    budget_gbp: float | None = _f(
+    model: str = setting("ics", "Procurement model: local, ics or central", choices=MODELS)
+    budget_gbp: float | None = setting(
         None,
         "Total money over the horizon (present value) for the whole dataset; empty = "
         "the sum of the trusts' local_budget_gbp",
         lo=0,
+        kind="money",
+        hint=", e.g. 2.5m or 750k, or leave it empty to use the sum of the trusts' local budgets",
     )
-    local_budget_split: str = _f(
+    local_budget_split: str = setting(
         "headroom",
         "How the total is split between trusts in the local model (and between "
         "ICSs when a dataset has several): by each trust's local_budget_gbp ('headroom') or "
         "by population",
         choices=("headroom", "population"),
     )
-    horizon_years: int = _f(5, "Years over which costs and benefits are counted", lo=1, hi=20)
-    discount_rate: float = _f(
+    horizon_years: int = setting(5, "Years over which costs and benefits are counted", lo=1, hi=20)
+    discount_rate: float = setting(
         0.035, "Annual discount rate (HM Treasury Green Book, NICE: 3.5%)", lo=0, hi=0.2
     )
-    qaly_value_gbp: float = _f(
+    qaly_value_gbp: float = setting(
         25000.0,
         "Value of one QALY in pounds (NICE threshold range £20,000 to £30,000; midpoint)",
         lo=0,
     )
-    radiologist_hour_gbp: float = _f(
+    radiologist_hour_gbp: float = setting(
         110.0,
         "Value of one consultant radiologist hour released (about £100 to £130: "
         "Insights into Imaging 2023)",
         lo=0,
     )
-    vacancy_premium: float = _f(
+    vacancy_premium: float = setting(
         1.0,
         "An hour released is worth radiologist_hour_gbp x (1 + vacancy_premium x "
         "vacancy_rate): released time displaces outsourcing and locums where posts are "
@@ -135,51 +546,51 @@ class Scenario:
         lo=0,
         hi=10,
     )
-    platform_setup_gbp: float = _f(
+    platform_setup_gbp: float = setting(
         60000.0,
         "One-off cost of an AI deployment platform at a trust without one "
         "(assumption, within the £20k to £150k integration range)",
         lo=0,
     )
-    platform_gbp_per_year: float = _f(
+    platform_gbp_per_year: float = setting(
         25000.0, "Annual cost of running the deployment platform at one trust (assumption)", lo=0
     )
-    equity_weight: float = _f(
+    equity_weight: float = setting(
         0.0,
         "0 = unweighted benefit (NICE base case); 1 = full distributional weights from "
         "the inequality aversion; between mixes the two",
         lo=0,
         hi=1,
     )
-    inequality_aversion: float = _f(
+    inequality_aversion: float = setting(
         10.95, "Atkinson inequality aversion epsilon for England (Robson et al. 2017)", lo=0, hi=50
     )
-    qale_least_deprived_years: float = _f(
+    qale_least_deprived_years: float = setting(
         72.0,
         "Quality-adjusted life expectancy of the least deprived fifth (assumption "
         "consistent with Love-Koh et al. 2015)",
         lo=1,
     )
-    qale_gap_years: float = _f(
+    qale_gap_years: float = setting(
         11.0,
         "QALE gap between the least and most deprived fifths (Love-Koh et al. 2015)",
         lo=0,
         hi=50,
     )
-    maximin_weight_gbp: float = _f(
+    maximin_weight_gbp: float = setting(
         0.0,
         "Pounds of benefit the objective trades for raising the lowest trust coverage "
         "from 0 to 100% (0 = off)",
         lo=0,
     )
-    coverage_floor: float = _f(
+    coverage_floor: float = setting(
         0.0,
         "The least coverage (share of addressable studies read by AI) that what "
         "floor_applies_to names must reach (0 = off)",
         lo=0,
         hi=1,
     )
-    floor_applies_to: str = _f(
+    floor_applies_to: str = setting(
         "all",
         "What the coverage floor binds: all (every trust), core20 (the coverage delivered "
         "to the Core20 people of each ICS: its trusts' coverage weighted by core20_share x "
@@ -187,25 +598,25 @@ class Scenario:
         "trust whose core20_share is above core20_trust_threshold)",
         choices=FLOOR_TARGETS,
     )
-    core20_trust_threshold: float = _f(
+    core20_trust_threshold: float = setting(
         0.2,
         "Core20 share above which a trust is bound by a core20_trusts floor (0.2: more "
         "than England's own fifth of its people in the most deprived national fifth)",
         lo=0,
         hi=1,
     )
-    min_adoptions_per_trust: int = _f(
+    min_adoptions_per_trust: int = setting(
         0,
         "Every trust adopts at least this many new products, or as many as it can "
         "(bounded by its IT capacity and what it can buy) if fewer (0 = off)",
         lo=0,
         hi=20,
     )
-    core20_parity: bool = _f(
+    core20_parity: bool = setting(
         False,
         "The Core20 people of each ICS get at least the ICS's average coverage",
     )
-    deprivation_reference: str = _f(
+    deprivation_reference: str = setting(
         "national",
         "How deprivation is judged: national (each trust's population across England's IMD "
         "fifths, from imd_q1_share..imd_q5_share, or else its core20_share in the most "
@@ -214,24 +625,29 @@ class Scenario:
         "England, so only for comparison)",
         choices=("national", "dataset"),
     )
-    imd_cut_points: tuple[float, ...] = _f(
+    imd_cut_points: tuple[float, ...] = setting(
         (8.49, 13.79, 21.35, 34.17),
         "The four IMD scores that divide England's neighbourhoods (LSOAs) into national "
         "fifths, least to most deprived; used for trusts without imd_q*_share columns "
         "(approximate boundaries of the English Indices of Deprivation 2019, MHCLG; set "
         "those of the IMD release your imd_score comes from)",
+        kind="scores",
     )
-    locks: tuple[Lock, ...] = _f((), "Products forced in or out at trusts")
-    procurement: dict[str, Route] = field(
+    locks: tuple[Lock, ...] = setting((), "Products forced in or out at trusts", kind="locks")
+    procurement: dict[str, Route] = setting(
+        doc="Per-model rules (local, ics, central)",
+        kind="routes",
         default_factory=_default_routes,
-        metadata={"doc": "Per-model rules (local, ics, central)"},
     )
-    marginal_step_gbp: float = _f(
+    marginal_step_gbp: float = setting(
         100000.0, "Budget step used to value more money (re-solve with this much more)", lo=0
     )
-    time_limit_s: float = _f(60.0, "Solver time limit in seconds", lo=0.1)
-    mip_gap: float = _f(1e-4, "Relative MIP gap at which the solver may stop", lo=0, hi=1)
-    threads: int = _f(1, "Solver threads (1 keeps runs byte-for-byte reproducible)", lo=1)
+    time_limit_s: float = setting(60.0, "Solver time limit in seconds", lo=0.1)
+    mip_gap: float = setting(1e-4, "Relative MIP gap at which the solver may stop", lo=0, hi=1)
+    threads: int = setting(1, "Solver threads (1 keeps runs byte-for-byte reproducible)", lo=1)
+
+    def __post_init__(self) -> None:
+        check_settings(self, _HERE)
 
     def __hash__(self) -> int:
         return hash(_freeze(self.to_dict()))
@@ -241,8 +657,13 @@ class Scenario:
         return self.procurement[model or self.model]
 
     def replace(self, **changes: Any) -> Scenario:
-        """Return a copy with some settings changed (validated)."""
-        return from_dict({**self.to_dict(), **_normalise(changes)})
+        """Return a copy with some settings changed (checked as the constructor checks).
+
+        Raises:
+            ScenarioError: Naming every unknown setting or bad value.
+        """
+        current = {name: getattr(self, name) for name in _names(Scenario)}
+        return from_dict({**current, **changes}, source=_HERE)
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """Return a copy with dotted overrides applied (``procurement.ics.lead_time_months``)."""
@@ -255,7 +676,7 @@ class Scenario:
                     raise ScenarioError(
                         [
                             Problem(
-                                "scenario",
+                                _HERE,
                                 None,
                                 key,
                                 "unknown setting",
@@ -290,272 +711,19 @@ def _freeze(value):
     return value
 
 
-def _normalise(changes: dict) -> dict:
-    out = dict(changes)
-    if "locks" in out:
-        out["locks"] = [dataclasses.asdict(x) if isinstance(x, Lock) else x for x in out["locks"]]
-    if "procurement" in out:
-        out["procurement"] = {
-            k: dataclasses.asdict(v) if isinstance(v, Route) else v
-            for k, v in out["procurement"].items()
-        }
-    return out
-
-
-_MONEY_RE = re.compile(r"^£?\s*([0-9][0-9,]*\.?[0-9]*|\.[0-9]+)\s*([kKmMbB]?)$")
-
-
-def parse_money(text: str | float | int) -> float:
-    """Parse an amount such as ``2.5m``, ``£750k``, ``2,000,000`` or ``1200000`` into pounds.
+def from_dict(data: dict, source: str = _HERE) -> Scenario:
+    """Build a scenario from plain data (a file's settings), checked as the constructor checks.
 
     Raises:
-        ValueError: If the text is not a non-negative amount.
-    """
-    if isinstance(text, bool):
-        raise ValueError(f"{text!r} is not an amount of money")
-    if isinstance(text, int | float):
-        value = float(text)
-    else:
-        m = _MONEY_RE.match(str(text).strip())
-        if not m:
-            raise ValueError(f"{text!r} is not an amount of money (write e.g. 2.5m, 750k)")
-        value = (
-            float(m.group(1).replace(",", ""))
-            * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
-        )
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{text!r} is not a non-negative amount of money")
-    return value
-
-
-def _check_value(name: str, f, value, where: str, problems: list[Problem]):
-    meta = f.metadata
-    default = f.default
-    if name == "budget_gbp":
-        if value is None:
-            return None
-        try:
-            return parse_money(value)
-        except ValueError as exc:
-            problems.append(Problem(where, None, name, str(exc), "write e.g. 2.5m or 750k"))
-            return None
-    if isinstance(default, tuple):
-        return _check_cut_points(name, value, where, problems, default)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            problems.append(
-                Problem(where, None, name, f"{value!r} is not true or false", "write true or false")
-            )
-        return value
-    if isinstance(default, int | float):
-        if isinstance(value, bool):
-            problems.append(
-                Problem(where, None, name, f"{value!r} is not a number", "give a number")
-            )
-            return default
-        if not isinstance(value, int | float):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                problems.append(
-                    Problem(where, None, name, f"{value!r} is not a number", "give a number")
-                )
-                return default
-        if not math.isfinite(value):
-            problems.append(
-                Problem(where, None, name, f"{value!r} is not finite", "give a finite number")
-            )
-            return default
-        if isinstance(default, int) and not float(value).is_integer():
-            problems.append(
-                Problem(
-                    where, None, name, f"{value!r} is not a whole number", "give a whole number"
-                )
-            )
-            return default
-        lo, hi = meta.get("lo"), meta.get("hi")
-        if lo is not None and value < lo:
-            problems.append(
-                Problem(
-                    where,
-                    None,
-                    name,
-                    f"{value:g} is below {lo:g}",
-                    f"give a value of at least {lo:g}",
-                )
-            )
-        if hi is not None and value > hi:
-            problems.append(
-                Problem(
-                    where,
-                    None,
-                    name,
-                    f"{value:g} is above {hi:g}",
-                    f"give a value of at most {hi:g}",
-                )
-            )
-        return int(value) if isinstance(default, int) else float(value)
-    if meta.get("choices"):
-        if value not in meta["choices"]:
-            problems.append(
-                Problem(
-                    where,
-                    None,
-                    name,
-                    f"{value!r} is not allowed",
-                    "use one of " + ", ".join(meta["choices"]),
-                )
-            )
-        return value
-    return value
-
-
-def _check_cut_points(name: str, value, where: str, problems: list[Problem], default):
-    """Check a list of ascending IMD score boundaries (as many as the default has)."""
-    n = len(default)
-    fix = f"give {n} increasing scores between 0 and 100, e.g. {list(default)}"
-    if isinstance(value, str) or not isinstance(value, list | tuple) or len(value) != n:
-        problems.append(Problem(where, None, name, f"{value!r} is not a list of {n}", fix))
-        return default
-    try:
-        out = tuple(float(v) for v in value if not isinstance(v, bool))
-    except (TypeError, ValueError):
-        out = ()
-    ok = len(out) == n and all(math.isfinite(v) and 0 <= v <= 100 for v in out)
-    if not ok or any(b <= a for a, b in zip(out, out[1:], strict=False)):
-        problems.append(
-            Problem(where, None, name, f"{list(value)!r} are not increasing scores", fix)
-        )
-        return default
-    return out
-
-
-def _build(cls, data: dict, where: str, problems: list[Problem], prefix: str = ""):
-    if not isinstance(data, dict):
-        problems.append(
-            Problem(
-                where,
-                None,
-                prefix.rstrip(".") or None,
-                "must be a table of settings",
-                "see the README",
-            )
-        )
-        return cls()
-    known = {f.name: f for f in fields(cls)}
-    kwargs = {}
-    for key, value in data.items():
-        if key not in known:
-            problems.append(
-                Problem(
-                    where,
-                    None,
-                    prefix + str(key),
-                    "unknown setting",
-                    "remove it or fix its spelling; known: " + ", ".join(sorted(known)),
-                )
-            )
-            continue
-        f = known[key]
-        if key == "procurement":
-            routes = _default_routes()
-            if not isinstance(value, dict):
-                problems.append(
-                    Problem(where, None, "procurement", "must be a table", "see the README")
-                )
-                continue
-            for model, rdata in value.items():
-                if model in MODELS and not isinstance(rdata, dict):
-                    problems.append(
-                        Problem(
-                            where,
-                            None,
-                            f"procurement.{model}",
-                            "must be a table of route settings",
-                            "e.g. procurement: {ics: {lead_time_months: 9}}",
-                        )
-                    )
-                    continue
-                if model not in MODELS:
-                    problems.append(
-                        Problem(
-                            where,
-                            None,
-                            f"procurement.{model}",
-                            "unknown procurement model",
-                            "use local, ics or central",
-                        )
-                    )
-                    continue
-                base = dataclasses.asdict(routes[model])
-                if isinstance(rdata, dict):
-                    base.update(rdata)
-                routes[model] = _build(Route, base, where, problems, f"procurement.{model}.")
-            kwargs[key] = routes
-        elif key == "locks":
-            locks = []
-            if value is not None and not isinstance(value, list | tuple):
-                problems.append(
-                    Problem(
-                        where,
-                        None,
-                        "locks",
-                        "must be a list of locks",
-                        "write [{trust: RXX, product: PXX, adopt: true}]",
-                    )
-                )
-                continue
-            for i, item in enumerate(value or []):
-                if not isinstance(item, dict) or not {"trust", "product"} <= set(item):
-                    problems.append(
-                        Problem(
-                            where,
-                            None,
-                            f"locks[{i}]",
-                            "a lock needs trust and product",
-                            "write {trust: RXX, product: PXX, adopt: true}",
-                        )
-                    )
-                    continue
-                extra = set(item) - {"trust", "product", "adopt"}
-                if extra:
-                    problems.append(
-                        Problem(
-                            where,
-                            None,
-                            f"locks[{i}]",
-                            f"unknown keys {sorted(extra)}",
-                            "use trust, product and adopt",
-                        )
-                    )
-                    continue
-                adopt = item.get("adopt", True)
-                if not isinstance(adopt, bool):
-                    problems.append(
-                        Problem(
-                            where,
-                            None,
-                            f"locks[{i}].adopt",
-                            f"{adopt!r} is not true or false",
-                            "write true or false",
-                        )
-                    )
-                    continue
-                locks.append(Lock(str(item["trust"]), str(item["product"]), adopt))
-            kwargs[key] = tuple(locks)
-        else:
-            kwargs[key] = _check_value(prefix + key, f, value, where, problems)
-    return cls(**kwargs)
-
-
-def from_dict(data: dict, source: str = "scenario") -> Scenario:
-    """Build a validated scenario from plain data.
-
-    Raises:
-        ScenarioError: Listing every unknown key or bad value.
+        ScenarioError: Listing every unknown key and bad value, located at ``source``.
     """
     problems: list[Problem] = []
-    scenario = _build(Scenario, dict(data), source, problems)
+    if not isinstance(data, dict):
+        problems.append(
+            Problem(source, None, None, "must be a table of settings", "see the README")
+        )
+        raise ScenarioError(problems)
+    scenario = _make(Scenario, data, source, "", problems)
     if problems:
         raise ScenarioError(problems)
     return scenario

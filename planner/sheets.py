@@ -55,7 +55,12 @@ def refuse_existing(paths, fix: str = OVERWRITE_FIX) -> None:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write ``path`` through ``write`` on a temporary file moved into place at the end."""
+    """Write ``path`` through ``write`` on a temporary file moved into place at the end.
+
+    Raises:
+        OSError: If the file cannot be written; one that names no file (a full disk
+            reported by ``write()``) is raised again naming ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -63,8 +68,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     try:
         write(Path(tmp))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

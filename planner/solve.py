@@ -316,7 +316,7 @@ def diagnose(options: Options) -> list[str]:
                 "the locks cannot be met together with IT capacity, use cases and prerequisites"
             )
         return reasons
-    what = _what_binds(options)
+    what = what_binds(options)
     for group in unit_groups(options):
         more = float(extra[group].sum())
         if more <= 0.5:
@@ -337,7 +337,7 @@ def diagnose(options: Options) -> list[str]:
     return reasons
 
 
-def _what_binds(options: Options) -> str:
+def what_binds(options: Options) -> str:
     """Name the locks and fairness rules a scenario sets, in words ('the locks and ...')."""
     sc = options.scenario
     parts = [

@@ -23,6 +23,7 @@ from planner.data import Dataset
 from planner.economics import build_options
 from planner.errors import PlannerError
 from planner.evaluate import evaluate, over_budget
+from planner.formatting import money, plural
 from planner.parallel import Progress, run_jobs
 from planner.scenario import Scenario
 from planner.solve import solve_options
@@ -173,6 +174,34 @@ def run_psa(
         "p50_benefit_gbp": float(benefit.quantile(0.5)) if len(benefit) else None,
         "p95_benefit_gbp": float(benefit.quantile(0.95)) if len(benefit) else None,
         "expected_base_plan_benefit_gbp": float(table["base_plan_benefit_gbp"].mean()),
+        "base_plan_p05_benefit_gbp": float(table["base_plan_benefit_gbp"].quantile(0.05)),
+        "base_plan_p95_benefit_gbp": float(table["base_plan_benefit_gbp"].quantile(0.95)),
         "base_plan_overspend_share": float(1 - table["base_plan_within_budget"].mean()),
     }
     return PSAResult(table, adoption, summary)
+
+
+def ranges_text(summary: dict) -> str:
+    """The spread of benefit in words, and why the base case may sit below it.
+
+    The base case values every product at its central figure. When the ranges are skewed
+    (the high value further above the central one than the low value below it, as for most
+    products here), the average draw is worth more than the central values, so the base case
+    can fall below the 5th percentile of the re-optimised plans without anything being wrong.
+    """
+    s = summary
+    text = (
+        f"90% of re-optimised plans are worth between {money(s['p05_benefit_gbp'])} and "
+        f"{money(s['p95_benefit_gbp'])}; the base-case plan itself, kept fixed, is worth "
+        f"between {money(s['base_plan_p05_benefit_gbp'])} and "
+        f"{money(s['base_plan_p95_benefit_gbp'])} in the same draws "
+        f"({plural(s['samples'], 'sample')}, {s['failed']} without a plan)."
+    )
+    p05 = s["p05_benefit_gbp"]
+    if p05 is not None and s["base_case_benefit_gbp"] < p05:
+        text += (
+            f" The base case ({money(s['base_case_benefit_gbp'])}) is below that range because "
+            "it values every product at its central figure, while the ranges reach further "
+            "up than down: the average draw is worth more than the central values."
+        )
+    return text

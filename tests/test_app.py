@@ -8,8 +8,12 @@ import re
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
+
+from planner.formatting import USE_CASE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -43,6 +47,25 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
+def scoped(widgets, name: str):
+    """The one widget kept per dataset and ICS under ``name`` (its key is ``name:...``)."""
+    (found,) = [w for w in widgets if w.key and w.key.startswith(name + ":")]
+    return found
+
+
+def table(at: AppTest, *columns: str):
+    """The one table on the page whose columns include all of ``columns``."""
+    (found,) = [d for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    return found
+
+
+def shown(element) -> pd.DataFrame:
+    """A table as the user reads it: the formatted text of every cell."""
+    display = element.proto.arrow_data.styler.display_values
+    assert display, "the table is not formatted"
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(display).astype(str)
+
+
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -53,6 +76,25 @@ def heatmap(at: AppTest) -> dict:
 
 
 # --- Plan -----------------------------------------------------------------------------
+
+
+def test_switching_the_dataset_names_an_ics_of_the_new_dataset():
+    """Both shipped datasets have an ICS coded QNA; the sidebar must name the new one."""
+    import planner
+    from app_pages.shared import SHIPPED
+
+    at = run_page()
+    default, england = (str(p) for p in SHIPPED.values())
+    assert scoped(at.selectbox, "ics").key == f"ics:{default}"
+    at.selectbox(key="dataset").set_value(england).run()
+    assert not at.exception
+    ics = scoped(at.selectbox, "ics")
+    assert ics.key == f"ics:{england}"  # a fresh widget, not the default ICS's
+    names = planner.load_dataset(england).icss["ics_name"]
+    assert ics.options[ics.index] == names[ics.value]
+    at.selectbox(key="dataset").set_value(default).run()
+    ics = scoped(at.selectbox, "ics")
+    assert ics.options[ics.index] == "Northvale and Ashby ICS"
 
 
 def test_plan_page_key_figures_heatmap_and_bars():
@@ -136,6 +178,25 @@ def test_compare_page_has_three_models_side_by_side():
     assert "does the most good" in at.markdown[0].value or any(
         "does the most good" in md.value for md in at.markdown
     )
+
+
+def test_compare_page_shows_the_models_that_solve_and_why_one_does_not():
+    """A lock only the local model cannot afford leaves the ICS and central plans in view."""
+    at = run_page()
+    scoped(at.multiselect, "locks_in").set_value([("RBH", "BRS-MMR")]).run()
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception
+    assert not at.error
+    (warning,) = at.warning
+    assert warning.value.startswith("**Local (each trust)** has no plan:")
+    assert "BRS-MMR" in warning.value or "budget" in warning.value
+    grouped = charts(at)[0]
+    assert grouped["data"][0]["x"] == ["ICS pooled", "Central (NHSE)"]
+    statuses = shown(table(at, "Way of buying", "Status"))
+    assert list(statuses["Way of buying"]) == ["Local (each trust)", "ICS pooled", "Central (NHSE)"]
+    assert statuses["Status"].tolist()[0] == "no plan meets the scenario"
+    assert statuses["Status"].tolist()[1].startswith("optimal")
+    assert statuses.loc[0, "Benefit"] == "-"
 
 
 # --- Frontier -------------------------------------------------------------------------
@@ -224,14 +285,23 @@ def test_about_page_states_assumptions_and_sources():
     assert "fictional" in text
     assert "QALY" in text
     assert "3.5%" in text
-    assert len(at.dataframe) == 1
+    (settings,) = at.table
+    rows = settings.value
+    assert rows.loc["discount_rate", "Default"] == "3.5%"
+    assert rows.loc["qaly_value_gbp", "Default"] == "£25,000"
+    assert rows.loc["procurement.central.framework_only", "Default"] == "yes"
+    assert rows.loc["budget_gbp", "Default"] == "sum of the trusts' local budgets"
+    from planner.scenario import settings_table
+
+    whole = {r["setting"]: r["description"] for r in settings_table()}
+    assert rows["Description"].to_dict() == whole  # every description whole
 
 
 def test_locks_force_products_in_and_out():
     at = run_page()
-    at.multiselect(key="locks_in").set_value([("RBH", "FRX-OST")]).run()
+    scoped(at.multiselect, "locks_in").set_value([("RBH", "FRX-OST")]).run()
     assert not at.exception
-    at.multiselect(key="locks_out").set_value([("RNV", "LVO-STV")]).run()
+    scoped(at.multiselect, "locks_out").set_value([("RNV", "LVO-STV")]).run()
     assert not at.exception
     ctx = at.session_state["ctx"]
     assert {(lk.trust, lk.product, lk.adopt) for lk in ctx.scenario.locks} == {
@@ -266,6 +336,10 @@ def test_uncertainty_page_runs_on_request_and_shows_results():
     assert [t["type"] for t in hist["data"]] == ["histogram", "histogram"]
     assert len(hist["data"][0]["x"]) == 20
     assert metrics(at)["Base-case benefit"].startswith("£")
+    text = " ".join(md.value for md in at.markdown)
+    assert "the base-case plan itself, kept fixed, is worth between £" in text
+    # on the shipped ICS the base case sits below the 5th percentile: the page says why
+    assert "is below that range because it values every product at its central figure" in text
 
 
 def test_frontier_page_with_infeasible_points_shows_messages_not_errors():
@@ -310,6 +384,15 @@ def test_rollout_page_timeline_and_curves():
         assert trace["y"] == sorted(trace["y"])  # cumulative benefit never falls
     assert [t["name"] for t in gantt["data"]] == ["Contract to go-live", "Live"]
     assert len(gantt["data"][0]["y"]) > 0
+    # the table is present value, the curve is not: both say so
+    summary = shown(table(at, "Way of buying", "Live in year 1"))
+    assert {"Benefit (present value)", "Committed (present value)"} <= set(summary.columns)
+    assert "undiscounted" in curves["layout"]["title"]["text"]
+    assert "undiscounted" in curves["layout"]["yaxis"]["title"]["text"]
+    assert any("present value" in c.value and "undiscounted" in c.value for c in at.caption)
+    (late,) = at.info
+    assert "signed in the last decision year (year 5)" in late.value
+    assert "months on average before the 5-year horizon ends" in late.value
     at.slider(key="rollout_years").set_value(1).run()
     assert not at.exception
     one_year = charts(at)[1]
@@ -338,12 +421,25 @@ def test_explain_page_shows_reasons_and_the_trust_summary():
     at = run_page()
     at.switch_page("app_pages/explain.py").run()
     assert not at.exception
-    assert at.selectbox(key="explain_trust").value == "RAS"  # the first trust
-    adoptions, not_chosen = (d.value for d in at.dataframe)
-    assert "Product name" in adoptions.columns  # names, not codes
+    assert scoped(at.selectbox, "explain_trust").value == "RAS"  # the first trust
+    adoptions = shown(table(at, "Why it fits"))
+    not_chosen = shown(table(at, "Why not"))
+    assert "Product" in adoptions.columns  # names, not codes
     assert "trust" not in not_chosen.columns
-    assert not_chosen["Reason"].str.len().min() > 0
+    assert not_chosen["Why not"].str.len().min() > 0
+    assert not_chosen["Use case"].isin(USE_CASE_NAMES.values()).all()
+    # a price cut is in percent points: 23.0%, never 2301.6%
+    cuts = not_chosen["Price cut to be chosen"]
+    figures = cuts[cuts != "-"].str.rstrip("%").astype(float)
+    assert len(figures) > 0
+    assert figures.between(0, 100).all(), cuts.tolist()
+    raw = table(at, "Why not").value["Price cut to be chosen"].dropna()
+    assert [f"{v:.1f}%" for v in raw] == cuts[cuts != "-"].tolist()
+    # every other column is one click away
+    assert "Break even price factor" in table(at, "Reason code").value.columns
     assert "More money" in at.markdown[0].value
+    more = at.markdown[0].value  # names, not codes: "Brackenholt ... adds Ostrix ..."
+    assert not re.search(r"\b[A-Z]{3}\b adds|\b[A-Z]{3}-[A-Z]{3}\b", more), more
     labels = {b.label for b in at.get("download_button")}
     assert "Download the trust's one-page summary (HTML)" in labels
 
@@ -417,3 +513,63 @@ def test_frontier_page_labels_each_weight_and_marks_unbeaten_points():
     labels = sorted(t for trace in fig["data"] for t in trace.get("text") or [])
     assert labels == sorted(["w=0", "w=0.25", "w=0.5", "w=0.75", "w=1"] * 2)
     assert any("can fall as well as rise" in c.value for c in at.caption)
+
+
+# --- Plain words on every page ---------------------------------------------------------
+
+PAGES = (
+    "app_pages/plan.py",
+    "app_pages/compare.py",
+    "app_pages/frontier.py",
+    "app_pages/rollout.py",
+    "app_pages/costshare.py",
+    "app_pages/explain.py",
+    "app_pages/uncertainty.py",
+    "app_pages/data.py",
+    "app_pages/about.py",
+)
+#: What must never reach a reader: Python's words, solver codes, raw containers.
+UNREADABLE = re.compile(
+    r"\bNone\b|\bnan\b|\bNaN\b|gap_reached|\btime_limit\b|\{'|\[\]|"
+    r"\b\w+(Error|Exception)\b|BadZipFile|Traceback"
+)
+
+
+def page_text(at: AppTest) -> list[str]:
+    """Every piece of text the page shows, tables as their formatted cells."""
+    texts = [
+        e.value
+        for kind in ("title", "header", "subheader", "markdown", "caption")
+        for e in at.get(kind)
+    ]
+    texts += [e.value for kind in ("info", "warning", "error", "success") for e in at.get(kind)]
+    texts += [f"{m.label}: {m.value}" for m in at.metric]
+    for element in at.table:
+        frame = element.value.astype(str)
+        texts += list(frame.columns) + frame.to_numpy().ravel().tolist()
+    for element in at.dataframe:
+        if element.proto.arrow_data.styler.display_values:
+            frame = shown(element)
+        else:
+            frame = element.value.astype(str)
+        texts += list(frame.columns) + frame.to_numpy().ravel().tolist()
+    return [str(t) for t in texts]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_page_shows_python_or_solver_words(path):
+    at = run_page(path)
+    if path.endswith("uncertainty.py"):
+        at.number_input(key="psa_samples").set_value(20)
+        at.toggle(key="psa_run").set_value(True).run()
+    assert not at.exception
+    bad = [t for t in page_text(at) if UNREADABLE.search(t)]
+    assert not bad, bad[:10]
+    for chart in charts(at):  # every axis says what it measures, with its unit
+        layout = chart["layout"]
+        assert (layout.get("title") or {}).get("text"), "a chart without a title"
+        for name, axis in layout.items():
+            if name.startswith(("xaxis", "yaxis")) and axis.get("visible", True):
+                title = (axis.get("title") or {}).get("text")
+                assert title, f"{layout['title']['text']}: {name} has no title"
+                assert not UNREADABLE.search(title)

@@ -604,6 +604,31 @@ def test_text_file_renamed_xlsx_is_not_a_workbook(tmp_path, capsys):
     assert_problems(code, err, [("data.xlsx", None, None, "is not an Excel workbook")])
 
 
+def test_uploads_get_fixes_for_the_browser_and_no_python_words(tmp_path):
+    """In the app a fix points to the Data page, not to a command; no exception names."""
+    from planner.data import load_upload
+    from planner.errors import DataError
+
+    book = write_workbook(tmp_path / "data.xlsx")
+    wb = openpyxl.load_workbook(book)
+    del wb["price_tiers"]
+    wb.save(book)
+    with pytest.raises(DataError) as err:
+        load_upload("mine.xlsx", book.read_bytes())
+    (problem,) = err.value.problems
+    assert "Data page" in problem.fix
+    assert "planner template" not in problem.fix
+    with pytest.raises(DataError) as err:
+        load_upload("mine.xlsx", b"plain text, not a workbook")
+    (problem,) = err.value.problems
+    assert problem.problem == "is not an Excel workbook (it could not be opened as one)"
+    with pytest.raises(DataError) as err:
+        load_upload("trusts.csv", b"trust_code\n")
+    (problem,) = err.value.problems
+    assert problem.problem == "is neither an .xlsx workbook nor a .zip"
+    assert problem.fix == "upload an Excel workbook or a zip of the five CSV files"
+
+
 def test_workbook_missing_a_sheet(tmp_path, capsys):
     book = write_workbook(tmp_path / "data.xlsx")
     wb = openpyxl.load_workbook(book)

@@ -13,6 +13,7 @@ from builders import make_dataset, run
 from planner import report
 from planner.batch import load_batch, parse_range, run_table, summarise, sweep_runs
 from planner.evaluate import BUDGET_TOLERANCE_GBP
+from planner.formatting import money
 from planner.plan import solve
 from planner.scenario import MODELS, Scenario
 from planner.uncertainty import run_psa, sample_dataset
@@ -372,8 +373,15 @@ def test_batch_with_an_infeasible_scenario_cli(tmp_path, capsys):
     assert failed[1].startswith("run 3 (impossible, all, local) infeasible: ")
     assert all("coverage floor 90%" in line for line in failed)
     assert "2 of 4 runs failed" in err
-    assert "impossible" in out  # the summary
-    check_infeasible_table(read_csv(out_csv))
+    table = read_csv(out_csv)
+    check_infeasible_table(table)
+    b, c = table["benefit_gbp"], table["cost_gbp"]
+    assert out.splitlines() == [
+        f"ok, model ics: 1 run; benefit {money(b[0])}; spent {money(c[0])}",
+        f"ok, model local: 1 run; benefit {money(b[1])}; spent {money(c[1])}",
+        "impossible, model ics: 1 run, 1 failed; no plan",
+        "impossible, model local: 1 run, 1 failed; no plan",
+    ]
 
 
 def test_batch_with_an_infeasible_scenario_library(tmp_path, default_ics):
@@ -399,6 +407,56 @@ def test_batch_with_an_infeasible_scenario_library(tmp_path, default_ics):
     assert list(summary["scenario"]) == ["ok", "ok", "impossible", "impossible"]
     assert list(summary["failed"]) == [0, 0, 1, 1]
     assert list(summary["runs"]) == [1, 1, 1, 1]
+    for figure in ("benefit", "cost"):
+        for stat in ("min", "median", "max"):
+            column = summary[f"{figure}_{stat}_gbp"]
+            assert list(column[:2]) == list(table[f"{figure}_gbp"][:2])
+            assert column[2:].isna().all()  # no plan, no figure (not a zero)
+
+
+def test_sweep_summary_gives_ranges_over_the_runs_not_sums(tmp_path, capsys):
+    """The runs of a sweep are alternatives: the summary says how far they range."""
+    out_csv = tmp_path / "runs.csv"
+    args = ["--budgets", "0.5m,1m,2m", "--model", "ics", "--model", "local", "--out", out_csv]
+    code, out, err = run(capsys, "sweep", "--data", DEFAULT, *args)
+    assert code == 0, err
+    table = read_csv(out_csv)
+    expected = []
+    for model in ("ics", "local"):
+        rows = table[table["model"] == model]
+        b, c = rows["benefit_gbp"], rows["cost_gbp"]
+        assert b.min() < b.median() < b.max()
+        expected.append(
+            f"sweep, model {model}: 3 runs; benefit {money(b.min())} to {money(b.max())} "
+            f"(median {money(b.median())}); spent {money(c.min())} to {money(c.max())} "
+            f"(median {money(c.median())})"
+        )
+    assert out.splitlines() == expected
+    assert money(table["benefit_gbp"].sum()) not in out
+    assert money(table["cost_gbp"].sum()) not in out
+
+
+def test_summarise_ranges_from_a_table():
+    table = pd.DataFrame(
+        {
+            "scenario": ["a", "a", "a", "b"],
+            "model": ["ics"] * 4,
+            "status": ["optimal", "gap_reached", "infeasible", "optimal"],
+            "benefit_gbp": [3.0, 9.0, np.nan, 5.0],
+            "cost_gbp": [1.0, 2.0, np.nan, 4.0],
+        }
+    )
+    summary = summarise(table).set_index("scenario")
+    assert summary.loc["a", ["runs", "failed"]].tolist() == [3, 1]
+    assert summary.loc[
+        "a", ["benefit_min_gbp", "benefit_median_gbp", "benefit_max_gbp"]
+    ].tolist() == [3.0, 6.0, 9.0]
+    assert (
+        summary.loc["b", ["cost_min_gbp", "cost_median_gbp", "cost_max_gbp"]].tolist() == [4.0] * 3
+    )
+    failed_only = summarise(table.iloc[2:3].drop(columns=["benefit_gbp", "cost_gbp"]))
+    assert failed_only[["runs", "failed"]].values.tolist() == [[1, 1]]
+    assert failed_only["benefit_max_gbp"].isna().all()
 
 
 def test_shipped_batch_file_loads_and_merges_settings():

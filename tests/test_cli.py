@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import csv
+import errno
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from builders import run, run_subprocess
+from builders import make_dataset, run, run_subprocess
 
-from planner import report
+from planner import cli, report
 from planner.cli import main
 from planner.economics import annuity_from, discount_at
+from planner.errors import PlannerError, SolverError
 from planner.plan import solve
 from planner.scenario import Scenario
 from planner.schema import FILES, columns
@@ -781,3 +790,212 @@ def test_explain_command_writes_tables_and_a_page_per_trust(tmp_path, capsys):
     assert (out / "trusts" / "RBH.html").exists()
     code, _, err = run(capsys, "explain", "--data", DEFAULT, "--trust", "XXX", "--out", out)
     assert code == 2
+
+
+# ---------------------------------------------------------------------------------------
+# conventions: --version, --help, start-up, exit codes of files and errors
+
+HEAVY = ("pandas", "numpy", "pulp", "highspy")
+PROBE = """
+import json, sys
+from planner.cli import main
+try:
+    code = main(json.loads(sys.argv[1]))
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "heavy": sorted(set(%r) & set(sys.modules))}))
+"""
+
+
+def test_version_prints_the_package_version(capsys):
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr() == (f"planner {version}\n", "")
+
+
+def test_help_lists_every_command_and_the_exit_codes(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    parser = cli.build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    helps = {c.dest: c.help for c in commands._choices_actions}
+    assert set(helps) == set(cli.COMMANDS)
+    for name, text in helps.items():
+        assert any(line.split() == [name, *text.split()] for line in lines), name
+    assert "--version" in out
+    epilog = lines[lines.index("exit codes:") + 1 :]
+    codes = [line.split()[0] for line in epilog if re.match(r"\s+\d\s", line)]
+    assert codes == ["0", "1", "2", "3", "4", "5", "6"]
+    text = " ".join(" ".join(epilog).split())
+    for meaning in ("success", "bad input", "no plan meets", "solver failed", "could not be read"):
+        assert meaning in text
+    for code, meaning in cli.EXIT_CODES.items():
+        assert f"{code} {meaning}" in text
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["--version"], ["solve", "--help"]])
+def test_help_and_version_do_not_load_the_solver_or_pandas(tmp_path, argv):
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE % (HEAVY,), json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result == {"code": 2 if argv == [] else 0, "heavy": []}, proc.stderr
+
+
+def test_help_import_profile_has_no_solver_or_pandas(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "planner.cli", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "planner" in imported  # the profile is really there
+    assert imported & set(HEAVY) == set()
+
+
+def test_import_planner_is_lazy_and_keeps_its_public_names(tmp_path):
+    """``import planner`` is cheap; names load on use, and a submodule never hides one."""
+    code = f"""
+import sys
+import planner
+heavy_after_import = sorted(set({HEAVY!r}) & set(sys.modules))
+names = dir(planner)
+assert {{"data", "rollout", "solve"}} <= set(names), names
+assert planner.data.load_upload and planner.rollout.RolloutSettings  # submodules, on use
+import planner.solve, planner.evaluate  # submodules named like the public functions
+from planner.solve import has_plan
+from planner import Scenario, solve
+import planner.plan, planner.evaluate as ev
+assert solve is planner.solve is planner.plan.solve, planner.solve
+assert ev is planner.evaluate is sys.modules["planner.evaluate"].evaluate
+assert Scenario is sys.modules["planner.scenario"].Scenario
+from planner import *
+print(heavy_after_import, set(planner.__all__) <= set(names), callable(evaluate))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[]", "True", "True"]
+    import planner
+
+    assert planner.__all__ == sorted(planner.__all__)
+    assert {"solve", "compare", "Scenario", "load_dataset", "PlannerError"} <= set(planner.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        planner.nonsense  # noqa: B018
+
+
+def test_an_output_under_a_file_cannot_be_written(tmp_path, capsys):
+    """A folder that is a file is an operating-system refusal (exit 6), not bad input."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder", encoding="utf-8")
+    code, out, err = run(capsys, "template", blocker / "sub")
+    assert (code, out) == (6, "")
+    assert err == f"error: could not write {blocker / 'sub'}: Not a directory\n"
+    proc = run_subprocess(
+        tmp_path, "solve", "--data", DEFAULT, "--budget", "2m", "--quiet", "--json",
+        "afile/out/plan.json",
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (6, "")
+    assert proc.stderr == "error: could not write afile/out: Not a directory\n"
+
+
+class FullDisk:
+    """The ``os`` module, except that the disk is full when a written file is moved in place."""
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def replace(self, src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_names_the_file_it_could_not_write(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("planner.sheets.os", FullDisk())
+    target = tmp_path / "plan.json"
+    code, out, err = run(
+        capsys, "solve", "--data", DEFAULT, "--budget", "2m", "--quiet", "--json", target
+    )
+    assert (code, out) == (6, "")
+    assert err == f"error: could not write {target}: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []  # no half-written or temporary file left
+
+
+def test_an_input_that_cannot_be_read(tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(DEFAULT, data)
+    (data / "trusts.csv").unlink()
+    (data / "trusts.csv").mkdir()
+    code, out, err = run(capsys, "validate", "--data", data)
+    assert (code, out) == (6, "")
+    assert err == f"error: could not read {data / 'trusts.csv'}: Is a directory\n"
+    folder = tmp_path / "scenario.yaml"
+    folder.mkdir()
+    code, out, err = run(capsys, "solve", "--data", DEFAULT, "--scenario", folder)
+    assert (code, out) == (6, "")
+    assert err == f"error: could not read {folder}: Is a directory\n"
+
+
+def test_refusing_to_overwrite_stays_bad_input(tmp_path, capsys):
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "icss.csv").write_text("mine", encoding="utf-8")
+    code, _, err = run(capsys, "template", tmp_path / "tpl")
+    assert code == 2
+    assert err.startswith(f"error: {tmp_path / 'tpl' / 'icss.csv'} already exists")
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (PlannerError("the plan does not belong to this dataset"), 1, "error: the plan does"),
+        (SolverError("HiGHS stopped without a plan", "no_plan"), 4, "solver error: HiGHS stopped"),
+        (RuntimeError("boom"), 1, "internal error: RuntimeError: boom (rerun with PLANNER_DEBUG"),
+    ],
+)
+def test_only_a_solver_failure_is_a_solver_error(capsys, monkeypatch, error, code, message):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.delenv("PLANNER_DEBUG", raising=False)
+    monkeypatch.setattr("planner.plan.solve", fail)
+    got, out, err = run(capsys, "solve", "--data", DEFAULT, "--budget", "2m")
+    assert (got, out) == (code, "")
+    assert err.startswith(message)
+    assert len(err.splitlines()) == 1
+
+
+def test_solve_explain_writes_the_explanation_and_the_pages(tmp_path, capsys):
+    """``solve --explain DIR`` used to be accepted and do nothing."""
+    data = tmp_path / "data"
+    data.mkdir()
+    small = make_dataset(
+        [{"trust_code": "A"}, {"trust_code": "B", "xray_per_year": 3000}],
+        [
+            {"product_code": "P", "implementation_gbp": 1500},
+            {"product_code": "Q", "use_case": "u2", "implementation_gbp": 2500},
+        ],
+    )
+    for name, frame in small.tables().items():
+        frame.to_csv(data / f"{name}.csv", index=False)
+    out = tmp_path / "why"
+    code, stdout, err = run(capsys, "solve", "--data", data, "--budget", "3000", "--explain", out)
+    assert code == 0, err
+    assert f"wrote the explanation and a page per trust to {out}" in stdout
+    assert len(pd.read_csv(out / "not_chosen.csv")) >= 1
+    assert sorted(p.name for p in (out / "trusts").iterdir()) == ["A.html", "B.html"]

@@ -59,3 +59,11 @@ def test_readmes_say_figures_are_illustrative(root, name):
     text = (root / name).read_text("utf-8").lower()
     assert "illustrative" in text
     assert "fictional" in text
+
+
+def test_readme_lists_the_exit_codes_of_the_cli(root):
+    """The README's exit codes are the command's own (``planner --help`` prints the same)."""
+    text = " ".join((root / "README.md").read_text("utf-8").split())
+    listed = text.split("Exit codes: ", 1)[1].split(". ", 1)[0]
+    expected = ", ".join(f"`{code}` {meaning}" for code, meaning in sorted(cli.EXIT_CODES.items()))
+    assert listed == expected

@@ -277,7 +277,7 @@ def test_one_product_per_use_case_and_what_was_displaced():
     assert a["displaced_by"] == ["A:P2"]
     assert a["also_dropped"] == []
     assert a["benefit_change_gbp"] == pytest.approx(-200.0)
-    assert a["displaced"] == "without it: A takes P2 instead; benefit -£200"
+    assert a["displaced"] == "without it: Trust A takes Product P2 instead; benefit -£200"
     assert "best benefit per £" in a["fits_because"] or "most benefit" in a["fits_because"]
 
 

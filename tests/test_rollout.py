@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from builders import random_instance
+from builders import make_dataset, random_instance, simple_scenario
 
 import planner
 from planner.economics import annuity_from, build_options
@@ -145,3 +145,55 @@ def test_rollout_longer_than_the_horizon_is_refused(default_ics):
         solve_rollout(
             default_ics, planner.Scenario(horizon_years=3), "ics", RolloutSettings(years=4)
         )
+
+
+def one_locked_product(cost_gbp: float, horizon_years: int, **changes):
+    """One trust forced to buy one product whose whole cost is a one-off cost_gbp.
+
+    With no discounting and no licence, the product costs the same whichever year it is
+    signed in, so only the money available by then decides.
+    """
+    data = make_dataset(
+        [{"trust_code": "A"}], [{"product_code": "P", "implementation_gbp": cost_gbp}]
+    )
+    scenario = simple_scenario(
+        horizon_years=horizon_years,
+        budget_gbp=150.0,
+        locks=[planner.Lock("A", "P", True)],
+        **changes,
+    )
+    return data, scenario
+
+
+def infeasible_reason(data, scenario, settings) -> str:
+    with pytest.raises(planner.InfeasibleError) as err:
+        solve_rollout(data, scenario, None, settings)
+    [reason] = err.value.reasons
+    return reason
+
+
+def test_infeasible_rollout_advises_only_what_the_settings_leave_to_change():
+    # 100 fits the 150 over two years, not the 75 of one year: carry-over is the fix
+    data, scenario = one_locked_product(100.0, horizon_years=2)
+    reason = infeasible_reason(data, scenario, RolloutSettings(years=2, carry_over=False))
+    assert "carry over" in reason
+    assert "more years" not in reason  # it is the whole horizon already
+    assert "longer" not in reason
+    assert len(solve_rollout(data, scenario, None, RolloutSettings(years=2)).schedule) == 1
+
+    # 200 never fits 150: carry-over is on and the rollout spans the horizon already
+    data, scenario = one_locked_product(200.0, horizon_years=2)
+    reason = infeasible_reason(data, scenario, RolloutSettings(years=2, carry_over=True))
+    assert "try" not in reason  # no rollout setting to suggest, carry-over least of all
+    assert "carry over" not in reason
+    assert "more years" not in reason
+    assert "longer" not in reason
+    assert "no rollout setting would help (carry-over is on, the rollout already spans" in reason
+    assert "raise the budget or relax the locks" in reason
+
+    # a one-year rollout of a three-year horizon: more years can help, carry-over cannot
+    data, scenario = one_locked_product(200.0, horizon_years=3, coverage_floor=0.5)
+    reason = infeasible_reason(data, scenario, RolloutSettings(years=1, carry_over=False))
+    assert "more years (it has 1 of the horizon's 3)" in reason
+    assert "carry" not in reason
+    assert "relax the locks and the coverage floor" in reason
