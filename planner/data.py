@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import DataError, Problem
+from planner.formatting import Names
 from planner.schema import FILES, ColumnSpec, columns
 from planner.sheets import refuse_existing, write_xlsx_sheets
 
@@ -83,6 +84,14 @@ class Dataset:
         deployments = self.deployments[self.deployments["trust_code"].isin(trusts.index)]
         return Dataset(
             icss, trusts, self.products, self.price_tiers, deployments, source=self.source
+        )
+
+    def names(self) -> Names:
+        """The names of the dataset's trusts, products and ICSs, for sentences."""
+        return Names(
+            self.trusts["trust_name"].to_dict(),
+            self.products["product_name"].to_dict(),
+            self.icss["ics_name"].to_dict(),
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -13,7 +13,7 @@ study and yield benefit from go-live (signature plus the product's implementatio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,8 @@ from planner.deprivation import (
     population_mix,
     trust_quintile,
 )
-from planner.procurement import BuyingSetup, buying_setup
+from planner.formatting import Names
+from planner.procurement import NATIONAL_NAME, NATIONAL_UNIT, BuyingSetup, buying_setup
 from planner.scenario import Scenario
 from planner.schema import MODALITY_COLUMN
 
@@ -163,6 +164,7 @@ class Options:
         setup: The buying setup.
         existing: (trust, product) pairs already in use.
         scenario: The scenario the table was built from.
+        names: Names of the trusts, products and ICSs, for messages.
     """
 
     model: str
@@ -173,6 +175,7 @@ class Options:
     setup: BuyingSetup
     existing: frozenset
     scenario: Scenario
+    names: Names = field(default_factory=Names)
 
     def tier_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per product: (tier numbers, minimum studies a year, price per study), by tier."""
@@ -242,6 +245,7 @@ class Options:
             self.setup,
             frozenset(k for k in self.existing if k[0] in trusts.index),
             self.scenario,
+            self.names,
         )
         part._tier_arrays = self.tier_arrays()
         return part
@@ -381,5 +385,13 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         first - tiers["price_per_study_gbp"]
     )
     return Options(
-        model, table, trust_frame, tiers, setup.budgets, setup, frozenset(existing), scenario
+        model,
+        table,
+        trust_frame,
+        tiers,
+        setup.budgets,
+        setup,
+        frozenset(existing),
+        scenario,
+        Names(**{**vars(dataset.names()), "units": {NATIONAL_UNIT: NATIONAL_NAME}}),
     )

@@ -42,6 +42,7 @@ class CoverageRule:
         scope: The trust or ICS code the rule is about.
         coefs: Coefficient of each trust's coverage.
         rhs: The least value the weighted coverage may take.
+        label: What a message calls the scope (``Name (CODE)``; the code if not given).
     """
 
     name: str
@@ -49,6 +50,7 @@ class CoverageRule:
     scope: str
     coefs: dict
     rhs: float
+    label: str = ""
 
     def value(self, coverage: pd.Series) -> float:
         """The rule's left-hand side for per-trust coverage shares."""
@@ -80,17 +82,15 @@ class CoverageRule:
         v = self.value(coverage)
         if v >= self.rhs - COVERAGE_TOLERANCE:
             return None
+        who = self.label or self.scope
         if self.kind == "floor":
-            return (
-                f"trust {self.scope} covers {v:.1%} of its studies, under the floor {self.rhs:.0%}"
-            )
+            return f"{who} covers {v:.1%} of its studies, under the floor {self.rhs:.0%}"
         if self.kind == "core20_floor":
             return (
-                f"the Core20 people of {self.scope} get {v:.1%} coverage, under the floor "
-                f"{self.rhs:.0%}"
+                f"the Core20 people of {who} get {v:.1%} coverage, under the floor {self.rhs:.0%}"
             )
         return (
-            f"the Core20 people of {self.scope} get {-v:.1%} less coverage than the ICS's "
+            f"the Core20 people of {who} get {-v:.1%} less coverage than the ICS's "
             "people on average"
         )
 
@@ -102,6 +102,7 @@ def _addressed(trusts: pd.DataFrame) -> pd.DataFrame:
 def coverage_rules(options: Options) -> list[CoverageRule]:
     """Every coverage rule of the scenario over the trusts of ``options``."""
     sc = options.scenario
+    names = options.names
     rules: list[CoverageRule] = []
     if sc.coverage_floor <= 0 and not sc.core20_parity:
         return rules
@@ -114,7 +115,12 @@ def coverage_rules(options: Options) -> list[CoverageRule]:
                     coefs = (c / c.sum()).to_dict()
                     rules.append(
                         CoverageRule(
-                            f"core20_floor[{ics}]", "core20_floor", ics, coefs, sc.coverage_floor
+                            f"core20_floor[{ics}]",
+                            "core20_floor",
+                            ics,
+                            coefs,
+                            sc.coverage_floor,
+                            names.ics_label(ics),
                         )
                     )
         else:
@@ -125,7 +131,14 @@ def coverage_rules(options: Options) -> list[CoverageRule]:
                 t_floor = t
             for tc in t_floor.index:
                 rules.append(
-                    CoverageRule(f"floor[{tc}]", "floor", tc, {tc: 1.0}, sc.coverage_floor)
+                    CoverageRule(
+                        f"floor[{tc}]",
+                        "floor",
+                        tc,
+                        {tc: 1.0},
+                        sc.coverage_floor,
+                        names.trust_label(tc),
+                    )
                 )
     if sc.core20_parity:
         for ics, g in t.groupby("ics", sort=True):
@@ -135,7 +148,14 @@ def coverage_rules(options: Options) -> list[CoverageRule]:
             a = c / c.sum() - p / p.sum()
             if np.abs(a.to_numpy()).max() > 1e-12:
                 rules.append(
-                    CoverageRule(f"core20_parity[{ics}]", "core20_parity", ics, a.to_dict(), 0.0)
+                    CoverageRule(
+                        f"core20_parity[{ics}]",
+                        "core20_parity",
+                        ics,
+                        a.to_dict(),
+                        0.0,
+                        names.ics_label(ics),
+                    )
                 )
     return rules
 

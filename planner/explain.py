@@ -58,7 +58,6 @@ from planner.evaluate import tier_price
 from planner.explain_text import (
     NO_BREAK_EVEN_TEXT,
     NOT_DISPLACED_TEXT,
-    Names,
     break_even_text,
     budget_reason,
     budget_value_text,
@@ -301,11 +300,6 @@ def explain_plan(
     )
 
 
-def names_of(dataset: Dataset) -> Names:
-    """The names sentences use for the dataset's trusts and products."""
-    return Names(dataset.trusts["trust_name"].to_dict(), dataset.products["product_name"].to_dict())
-
-
 def _budget_value(resolver: Resolver, plan: Plan, plan_pairs: set, notes: list) -> dict:
     """The value of the next budget step: plan.marginal's figures, what it buys by re-solving."""
     sc = resolver.scenario
@@ -342,7 +336,7 @@ def _budget_value(resolver: Resolver, plan: Plan, plan_pairs: set, notes: list) 
         out["benefit_per_gbp"],
         out["buys"],
         out["drops"],
-        names_of(resolver.dataset),
+        resolver.dataset.names(),
     )
     return out
 
@@ -480,7 +474,7 @@ def _displaced(
         a.at[k, "displaced_by"] = pair_list(new)
         a.at[k, "also_dropped"] = pair_list(dropped)
         a.at[k, "benefit_change_gbp"] = change
-        a.at[k, "displaced"] = displaced_text(new, dropped, change, names_of(resolver.dataset))
+        a.at[k, "displaced"] = displaced_text(new, dropped, change, resolver.dataset.names())
     if skipped:
         notes.append(f"what {skipped} adoptions displaced was not re-solved (max_resolves)")
 

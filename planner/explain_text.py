@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from planner.formatting import money, pounds
+from planner.formatting import Names, money, pounds
 
 #: Why an option is not chosen, by reason code, with the facts each sentence names. The
 #: budget reason needs figures and is :func:`budget_reason`.
@@ -86,22 +86,6 @@ def fits_because(reasons: list[tuple[str, dict]]) -> str:
 def pair_list(pairs) -> list[str]:
     """(trust, product) pairs as sorted ``TRUST:PRODUCT`` strings."""
     return [f"{t}:{p}" for t, p in sorted(pairs)]
-
-
-class Names:
-    """Trust and product names by code, for sentences (a code without a name reads as is)."""
-
-    def __init__(self, trusts: dict | None = None, products: dict | None = None):
-        self.trusts = trusts or {}
-        self.products = products or {}
-
-    def trust(self, code: str) -> str:
-        """The trust's name."""
-        return str(self.trusts.get(code, code))
-
-    def product(self, code: str) -> str:
-        """The product's name."""
-        return str(self.products.get(code, code))
 
 
 def by_trust(pairs, names: Names | None = None) -> dict[str, list[str]]:

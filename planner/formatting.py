@@ -119,6 +119,65 @@ def status_text(status: str, gap: float | None = None) -> str:
     return words
 
 
+class Names:
+    """Names of trusts, products and ICSs by code, for sentences.
+
+    ``trust(code)`` gives the name alone; ``trust_label(code)`` the name with the code in
+    brackets, for messages a reader may act on in a file. A code without a name reads as is.
+    """
+
+    def __init__(
+        self,
+        trusts: dict | None = None,
+        products: dict | None = None,
+        icss: dict | None = None,
+        units: dict | None = None,
+    ):
+        self.trusts = dict(trusts or {})
+        self.products = dict(products or {})
+        self.icss = dict(icss or {})
+        self.units = dict(units or {})  # buying units that are neither a trust nor an ICS
+
+    def trust(self, code: str) -> str:
+        """The trust's name."""
+        return str(self.trusts.get(code, code))
+
+    def product(self, code: str) -> str:
+        """The product's name."""
+        return str(self.products.get(code, code))
+
+    def ics(self, code: str) -> str:
+        """The ICS's name."""
+        return str(self.icss.get(code, code))
+
+    @staticmethod
+    def _label(name: str, code: str) -> str:
+        return f"{name} ({code})" if name != str(code) else str(code)
+
+    def trust_label(self, code: str) -> str:
+        """``Name (CODE)`` of a trust."""
+        return self._label(self.trust(code), code)
+
+    def product_label(self, code: str) -> str:
+        """``Name (CODE)`` of a product."""
+        return self._label(self.product(code), code)
+
+    def ics_label(self, code: str) -> str:
+        """``Name (CODE)`` of an ICS."""
+        return self._label(self.ics(code), code)
+
+    def unit(self, code: str) -> str:
+        """The name of a buying unit: a trust, an ICS or a national buyer."""
+        for names in (self.units, self.trusts, self.icss):
+            if code in names:
+                return str(names[code])
+        return str(code)
+
+    def unit_label(self, code: str) -> str:
+        """``Name (CODE)`` of a buying unit (a national buyer by name alone)."""
+        return self.unit(code) if code in self.units else self._label(self.unit(code), code)
+
+
 def join_words(items: list[str], most: int | None = None, noun: str = "others") -> str:
     """Join in plain English: 'A', 'A and B', 'A, B and C'; past ``most``, 'A, B and 3 others'."""
     items = [str(x) for x in items]

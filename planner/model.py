@@ -94,7 +94,8 @@ def lock_rows(options: Options) -> tuple[list[int], list[int]]:
             (forced_in if lock.adopt else forced_out).append(index[key])
         elif lock.adopt and key not in options.existing:
             reasons.append(
-                f"lock forces {lock.product} at {lock.trust}, but it cannot be bought there "
+                f"lock forces {options.names.product_label(lock.product)} at "
+                f"{options.names.trust_label(lock.trust)}, but it cannot be bought there "
                 f"under the {options.model} model (off the framework, no studies, its use "
                 "case is already covered, or its contract would be signed after the horizon)"
             )
@@ -106,7 +107,13 @@ def lock_rows(options: Options) -> tuple[list[int], list[int]]:
     if both:
         i = sorted(both)[0]
         r = options.table.iloc[i]
-        raise InfeasibleError([f"{r['product']} at {r['trust']} is locked both in and out"])
+        names = options.names
+        raise InfeasibleError(
+            [
+                f"{names.product_label(r['product'])} at {names.trust_label(r['trust'])} is "
+                "locked both in and out"
+            ]
+        )
     return forced_in, forced_out
 
 

@@ -106,12 +106,10 @@ def buying_setup(dataset: Dataset, scenario: Scenario, model: str | None = None)
     return BuyingSetup(model, unit, budgets.rename("budget_gbp"), total)
 
 
+#: What the national buyer is called.
+NATIONAL_NAME = "NHS England (national)"
+
+
 def unit_name(dataset: Dataset, unit: str) -> str:
     """What people call a buying unit: the trust's or the ICS's name, or NHS England."""
-    if unit == NATIONAL_UNIT:
-        return "NHS England (national)"
-    if unit in dataset.icss.index:
-        return str(dataset.icss.at[unit, "ics_name"])
-    if unit in dataset.trusts.index:
-        return str(dataset.trusts.at[unit, "trust_name"])
-    return str(unit)
+    return dataset.names().unit(unit) if unit != NATIONAL_UNIT else NATIONAL_NAME

@@ -40,7 +40,7 @@ from planner.economics import (
 from planner.equity_rules import has_rules, unit_groups
 from planner.errors import InfeasibleError, Problem, ScenarioError, SolverError
 from planner.evaluate import tier_price
-from planner.formatting import percent, plural
+from planner.formatting import join_words, percent, plural
 from planner.model import (
     add_row,
     add_tier_batch,
@@ -442,7 +442,8 @@ def solve_rollout(
         try:
             solved.append(_solve_part(part, settings, max(deadline - time.perf_counter(), 0.5)))
         except InfeasibleError as exc:
-            reasons += [f"{', '.join(part.budgets.index)}: {r}" for r in exc.reasons]
+            where = join_words([part.names.unit_label(u) for u in part.budgets.index])
+            reasons += [f"{where}: {r}" for r in exc.reasons]
     if reasons:
         raise InfeasibleError(reasons)
     status = combined_status(p[1] for p in solved)

@@ -23,7 +23,7 @@ import pulp
 from planner.economics import COST_TIE_BREAK, Options, coverage_share
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules, has_rules, unit_groups
 from planner.errors import InfeasibleError, SolverError
-from planner.formatting import join_words, pounds
+from planner.formatting import join_words, pounds, use_case_name
 from planner.model import build_model, lock_rows
 
 
@@ -285,20 +285,28 @@ def diagnose(options: Options) -> list[str]:
     locks and floors need in each buying unit against its budget.
     """
     t = options.table
+    names = options.names
     reasons: list[str] = []
     forced_in, forced_out = lock_rows(options)
     locked = t.loc[forced_in]
     for tc, n in locked.groupby("trust").size().items():
         cap = int(options.trusts.loc[tc, "it_capacity"])
         if n > cap:
-            reasons.append(f"locks force {n} products at {tc}, over its IT capacity {cap}")
+            reasons.append(
+                f"locks force {n} products at {names.trust_label(tc)}, over its IT capacity {cap}"
+            )
     for (tc, uc), n in locked.groupby(["trust", "use_case"]).size().items():
         if n > 1:
-            reasons.append(f"locks force {n} products for use case {uc} at {tc}")
+            reasons.append(
+                f"locks force {n} products for {use_case_name(uc)} at {names.trust_label(tc)}"
+            )
     out_keys = {(t.at[i, "trust"], t.at[i, "product"]) for i in forced_out}
     for tc, pc, pre in zip(locked["trust"], locked["product"], locked["prerequisite"], strict=True):
         if pre and (tc, pre) in out_keys:
-            reasons.append(f"lock forces {pc} at {tc} but its prerequisite {pre} is locked out")
+            reasons.append(
+                f"lock forces {names.product_label(pc)} at {names.trust_label(tc)} but its "
+                f"prerequisite {names.product_label(pre)} is locked out"
+            )
     if reasons:
         return reasons
 
@@ -324,13 +332,14 @@ def diagnose(options: Options) -> list[str]:
         if len(group) == 1:
             budget = float(options.budgets[group[0]])
             reasons.append(
-                f"{what} alone cost at least {pounds(budget + more)} in {group[0]}, more than its "
-                f"budget {pounds(budget)}"
+                f"{what} alone cost at least {pounds(budget + more)} in "
+                f"{options.names.unit_label(group[0])}, more than its budget {pounds(budget)}"
             )
         else:
             reasons.append(
                 f"meeting {what} takes at least {pounds(more)} more than the budgets of "
-                f"{', '.join(group)} allow between them (the rule spans them)"
+                f"{join_words([options.names.unit_label(u) for u in group])} allow between "
+                "them (the rule spans them)"
             )
     if not reasons:
         reasons.append("the scenario's constraints cannot all be met together")
@@ -427,12 +436,14 @@ def _rules_out_of_reach(options: Options) -> list[str]:
             if rule.kind == "floor":
                 cap = int(options.trusts.at[rule.scope, "it_capacity"])
                 who = (
-                    f"trust {rule.scope} can cover at most {best:.1%} of its studies (IT "
+                    f"{options.names.trust_label(rule.scope)} can cover at most {best:.1%} of its "
+                    "studies (IT "
                     f"capacity {cap}, catalogue under {options.model})"
                 )
             else:
                 who = (
-                    f"the Core20 people of {rule.scope} can get at most {best:.1%} coverage "
+                    f"the Core20 people of {options.names.ics_label(rule.scope)} can get at most "
+                    f"{best:.1%} coverage "
                     f"(its trusts' IT capacity, catalogue under {options.model})"
                 )
             reasons.append(f"{who}, below the coverage floor {rule.rhs:.0%}")

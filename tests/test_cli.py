@@ -574,10 +574,14 @@ def test_coverage_floor_that_capacity_cannot_reach(capsys):
         capsys, "solve", "--data", DEFAULT, "--budget", "2m", "--coverage-floor", "1.0"
     )
     lines = _infeasible_lines(code, out, err)
-    named = {tc for tc in TRUSTS.index for line in lines if f"trust {tc} " in line}
+    # each trust by name, with its code to find it in the data
+    named = {
+        tc for tc in TRUSTS.index for line in lines
+        if f"{TRUSTS.loc[tc, 'trust_name']} ({tc}) can cover" in line
+    }  # fmt: skip
     assert named
     assert all("coverage floor 100%" in line for line in lines)
-    rbh = next(line for line in lines if "trust RBH " in line)
+    rbh = next(line for line in lines if "(RBH) can cover" in line)
     assert f"IT capacity {TRUSTS.loc['RBH', 'it_capacity']}" in rbh
 
 
@@ -596,7 +600,10 @@ def test_two_locks_in_one_use_case(capsys):
         "RNV:LNC-ORV",
     )
     lines = _infeasible_lines(code, out, err)
-    assert lines == ["infeasible: locks force 2 products for use case lung_nodule_ct at RNV"]
+    assert lines == [
+        "infeasible: locks force 2 products for lung nodules on CT at "
+        "Northvale Teaching Hospitals NHS Foundation Trust (RNV)"
+    ]
 
 
 def test_infeasible_as_a_subprocess(tmp_path):

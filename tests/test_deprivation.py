@@ -134,7 +134,7 @@ def test_core20_floor_binds_in_small_icss(england, ics, n_trusts):
     options = build_options(data, plan.scenario)
     mask = np.zeros(len(options.table), dtype=bool)
     ev = evaluate(options, mask)
-    assert any(f"the Core20 people of {ics} get" in v for v in ev.violations)
+    assert any(v.startswith("the Core20 people of ") and f"({ics}) get" in v for v in ev.violations)
 
 
 def test_core20_floor_reaches_nobody_under_the_dataset_ranking_of_a_one_trust_ics(england):
@@ -369,7 +369,8 @@ def test_parity_breach_is_reported_as_a_positive_shortfall():
     ev = evaluate(options, [("A", "P1")])
     (text,) = [v for v in ev.violations if "Core20 people" in v]
     assert re.fullmatch(
-        r"the Core20 people of Q1 get \d+\.\d% less coverage than the ICS's people on average",
+        r"the Core20 people of Test ICS \(Q1\) get \d+\.\d% less coverage than the ICS's "
+        r"people on average",
         text,
     )
 
@@ -399,8 +400,8 @@ def test_shortfall_of_a_rule_spanning_local_buyers_is_counted_for_the_group():
         planner.solve(data, s, **QUICK)
     # B alone can meet the ICS's Core20 floor with £1 more; A would need £10 more
     assert caught.value.reasons == [
-        "meeting the coverage floor takes at least £1 more than the budgets of A, B allow "
-        "between them (the rule spans them)"
+        "meeting the coverage floor takes at least £1 more than the budgets of Trust A (A) and "
+        "Trust B (B) allow between them (the rule spans them)"
     ]
 
 
