@@ -362,9 +362,11 @@ def test_bad_uploads_show_readable_errors_and_keep_the_data(page, tmp_path):
     fake = tmp_path / "not_a_workbook.xlsx"
     fake.write_text("this is plain text, not an Excel workbook\n")
     bad_zip = _bad_population_zip(tmp_path / "bad_population.zip")
+    wrong_kind = tmp_path / "trusts.csv"  # a file of a kind that is not taken
+    wrong_kind.write_text("trust_code\n")
     uploader = page.get_by_test_id("stFileUploader").locator('input[type="file"]')
 
-    for upload in (fake, bad_zip):
+    for upload in (fake, bad_zip, wrong_kind):
         uploader.set_input_files(upload)
         alert = page.get_by_test_id("stAlert").filter(has_text=f"{upload.name} was not loaded")
         alert.wait_for()
@@ -375,7 +377,11 @@ def test_bad_uploads_show_readable_errors_and_keep_the_data(page, tmp_path):
         ).to_be_visible()
         # The problems table is a data grid drawn on a canvas; its accessibility table (in
         # the DOM, not visible) holds the cells. Wait for the row naming the problem.
-        wanted = [upload.name] if upload is fake else ["trusts.csv", "population"]
+        wanted = {
+            fake: [upload.name],
+            bad_zip: ["trusts.csv", "population"],
+            wrong_kind: ["trusts.csv", "is neither an .xlsx workbook nor a .zip"],
+        }[upload]
         row = page.get_by_test_id("stDataFrame").locator("tbody tr")
         for cell in wanted:
             row = row.filter(has=page.locator("td", has_text=re.compile(rf"^{re.escape(cell)}$")))
