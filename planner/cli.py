@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from planner.scenario import Scenario
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
-EXIT_RUNS_FAILED, EXIT_FILE = 5, 6
+EXIT_RUNS_FAILED, EXIT_FILE, EXIT_INTERRUPTED = 5, 6, 130
 
 #: What each exit code means: the one list behind ``--help`` (and the README's copy, which a
 #: test keeps the same).
@@ -36,6 +36,7 @@ EXIT_CODES = {
     "others are still in the table)",
     EXIT_FILE: "a file could not be read or written (a full disk, no permission, a file "
     "where a folder should be) or the --scheduler could not be reached",
+    EXIT_INTERRUPTED: "stopped with Ctrl-C (files are written whole or not at all)",
 }
 
 T = TypeVar("T")
@@ -1010,6 +1011,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command].run(args)
+    except KeyboardInterrupt:
+        print("stopped (Ctrl-C); files are written whole or not at all", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except InputError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -1048,5 +1052,29 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-if __name__ == "__main__":  # pragma: no cover
+def silence_solver_banner() -> None:
+    """Keep the solver's banner off this process's stdout, once, for the whole run.
+
+    HiGHS prints from C straight to file descriptor 1. The command line is one user's
+    process, so it points descriptor 1 at the null device once and gives Python's
+    ``sys.stdout`` a copy of the real one: what the planner prints (tables, ``--json -``)
+    stays clean. The library itself never redirects anything (the app is a shared server).
+    """
+    sys.stdout.flush()
+    real = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    sys.stdout = open(  # noqa: SIM115 - lives as long as the process
+        real, "w", buffering=1, encoding=sys.stdout.encoding or "utf-8", errors="replace"
+    )
+
+
+def run() -> None:  # pragma: no cover - the console script; tests call main()
+    """The ``planner`` command: silence the solver's banner, run, exit with the code."""
+    silence_solver_banner()
     sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

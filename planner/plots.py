@@ -6,6 +6,7 @@ separators in hover text and as £k/£m on axes; trusts and products appear by n
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ from plotly.subplots import make_subplots
 from planner.costshare import RULE_NAMES, RULES, CostShare
 from planner.data import Dataset
 from planner.deprivation import fifth_label
-from planner.formatting import MODEL_NAMES, money, pounds
+from planner.formatting import MODEL_NAMES, money, pounds, use_case_name
 from planner.plan import Plan
 from planner.procurement import unit_name
 
@@ -55,12 +56,22 @@ def _money_axis(fig: go.Figure, values, axis: str = "yaxis", **kwargs) -> None:
     fig.update_layout({axis: {"tickvals": ticks, "ticktext": labels, **kwargs}})
 
 
+def escaped(value) -> str:
+    """Text from the data, made safe for a figure.
+
+    Plotly renders some HTML tags in labels (links among them), so a name such as
+    ``<a href=...>`` must show as its characters.
+    """
+    return html.escape(str(value), quote=False)
+
+
 def short_name(name: str) -> str:
-    """A trust's name without the "NHS (Foundation) Trust" tail, for axis labels."""
+    """A trust's name without the "NHS (Foundation) Trust" tail, escaped, for axis labels."""
     for tail in (" NHS Foundation Trust", " NHS Trust"):
         if name.endswith(tail):
-            return name[: -len(tail)]
-    return name
+            name = name[: -len(tail)]
+            break
+    return escaped(name)
 
 
 def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
@@ -82,7 +93,8 @@ def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
             f"go-live month {r.go_live_months:.0f}"
         )
     names = [
-        f"{products.at[p, 'product_name']} ({products.at[p, 'use_case'].replace('_', ' ')})"
+        f"{escaped(products.at[p, 'product_name'])} "
+        f"({escaped(use_case_name(products.at[p, 'use_case']))})"
         for p in z.columns
     ]
     fig = go.Figure(
@@ -396,7 +408,7 @@ def adoption_probability_heatmap(adoption: pd.DataFrame, dataset: Dataset) -> go
     fig = go.Figure(
         go.Heatmap(
             z=z.to_numpy().tolist(),
-            x=[products.at[p, "product_name"] for p in z.columns],
+            x=[escaped(products.at[p, "product_name"]) for p in z.columns],
             y=[short_name(trusts.at[t, "trust_name"]) for t in z.index],
             text=base.to_numpy().tolist(),
             colorscale="Viridis",
@@ -449,7 +461,8 @@ def rollout_gantt(schedule: pd.DataFrame, horizon_years: int) -> go.Figure:
     """Gantt-style timeline: from signing to go-live (light) and live to the horizon (dark)."""
     s = schedule.sort_values(["start_year", "go_live_month", "trust_name", "product_name"])
     labels = [
-        f"{short_name(t)}: {p}" for t, p in zip(s["trust_name"], s["product_name"], strict=True)
+        f"{short_name(t)}: {escaped(p)}"
+        for t, p in zip(s["trust_name"], s["product_name"], strict=True)
     ]
     signed = (12.0 * (s["start_year"] - 1)).tolist()
     live = s["go_live_month"].tolist()
@@ -557,7 +570,8 @@ def cost_share_figure(share: CostShare, pool: str | None = None, dataset: Datase
     )
     fig.update_layout(
         barmode="group",
-        title=f"Sharing the pooled cost of {pool_name}: each trust's share against going alone",
+        title=f"Sharing the pooled cost of {escaped(pool_name)}: each trust's share against going "
+        "alone",
         xaxis={"title": "Trust"},
         height=460,
         legend_title_text="rule",

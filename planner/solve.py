@@ -8,9 +8,6 @@ raises :class:`SolverError`.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,25 +50,6 @@ class SolveResult:
     solve_seconds: float
     n_variables: int
     n_constraints: int
-
-
-@contextlib.contextmanager
-def quiet_stdout():
-    """Send C-level stdout to /dev/null: HiGHS prints a banner even with ``msg=False``."""
-    sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, ValueError, OSError):  # no real file descriptor (e.g. captured)
-        fd = 1
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
 
 
 class Status(StrEnum):
@@ -153,8 +131,10 @@ def run_solver(
     if not presolve:
         settings["presolve"] = "off"
     start = time.perf_counter()
-    with quiet_stdout():
-        prob.solve(pulp.HiGHS(**settings))
+    # HiGHS prints a banner on stdout even with msg=False; the library leaves it there (no
+    # process-wide redirect per solve: the app serves many sessions in one process). The
+    # command line silences it once for its whole process (planner.cli.run).
+    prob.solve(pulp.HiGHS(**settings))
     seconds = time.perf_counter() - start
     highs = prob.solverModel
     code = highs.getModelStatus()

@@ -72,3 +72,25 @@ def test_names_label_with_the_code_in_brackets():
     assert names.ics_label("Q1") == "Test ICS (Q1)"
     assert names.unit_label("Q1") == "Test ICS (Q1)"
     assert names.unit_label("X") == "Nat"
+
+
+def test_figures_show_names_from_the_data_as_text_not_markup():
+    """Plotly renders <a href> in labels as a live link: names must be escaped first."""
+    import json
+
+    from builders import make_dataset, simple_scenario
+
+    import planner
+    from planner import plots
+
+    link = '<a href="https://evil.example/">Click</a> NHS Trust'
+    data = make_dataset(
+        [{"trust_code": "A", "trust_name": link}, {"trust_code": "B"}],
+        [{"product_code": "P", "product_name": "<b>Bold</b> & co"}],
+    )
+    plan = planner.solve(data, simple_scenario(budget_gbp=1e6))
+    for fig in (plots.plan_heatmap(plan, data), plots.trust_bars(plan)):
+        spec = json.dumps(fig.to_plotly_json())
+        assert "<a href" not in spec
+        assert "<b>Bold" not in spec
+        assert "&lt;a href=" in spec  # shown as the characters

@@ -96,3 +96,45 @@ def test_uncertainty_reads_overspend_from_the_figures_not_the_message(default_ic
     ev = evaluate(options, everything)
     assert over_budget(ev.units).all()
     assert any("over its budget" in v for v in ev.violations)
+
+
+def test_a_solve_never_redirects_a_file_descriptor(monkeypatch):
+    """The app serves many sessions in one process: no solve may touch stdout's descriptor."""
+    import os
+    import traceback
+
+    real, calls = os.dup2, []
+
+    def spy(*args):
+        # pytest's own output capture also uses dup2: count only the package's and PuLP's
+        stack = [f.filename for f in traceback.extract_stack()]
+        if any("/planner/" in f or "/pulp/" in f for f in stack):
+            calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(os, "dup2", spy)
+    assert run_solver(knapsack(), FAST).status == Status.OPTIMAL
+    assert calls == []
+
+
+def test_two_concurrent_solves_leave_stdout_where_it_was():
+    import os
+    import sys
+    import threading
+
+    before = os.fstat(1)
+    stdout = sys.stdout
+    results = []
+
+    def solve():
+        results.append(run_solver(knapsack(), FAST).status)
+
+    threads = [threading.Thread(target=solve) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [Status.OPTIMAL] * 4
+    after = os.fstat(1)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+    assert sys.stdout is stdout
