@@ -218,8 +218,8 @@ def test_plans_respect_every_rule(seed):
         scenario = scenario.replace(locks=[planner.Lock(trust, product, False)])
     try:
         plan = planner.solve(dataset, scenario, with_marginal=False)
-    except planner.InfeasibleError:
-        return
+    except planner.InfeasibleError as exc:  # seeds 3, 8, 14, 17, 20 and 26 today
+        pytest.skip(f"seed {seed} has no plan: {exc.reasons[0]}")
     recompute_rules(dataset, scenario, plan)
 
 
@@ -227,11 +227,12 @@ def test_shipped_plans_respect_every_rule(default_ics):
     scenario = planner.Scenario(
         budget_gbp=2_000_000, coverage_floor=0.05, locks=(planner.Lock("RNV", "CXR-LUM", True),)
     )
-    for model in ("local", "ics", "central"):
-        try:
-            plan = planner.solve(default_ics, scenario, model, with_marginal=False)
-        except planner.InfeasibleError:
-            continue
+    # each trust's own money cannot pay for the floor under local buying: that model has
+    # no plan, and says which trusts are short
+    with pytest.raises(planner.InfeasibleError, match="more than its budget"):
+        planner.solve(default_ics, scenario, "local", with_marginal=False)
+    for model in ("ics", "central"):
+        plan = planner.solve(default_ics, scenario, model, with_marginal=False)
         recompute_rules(default_ics, scenario, plan)
 
 

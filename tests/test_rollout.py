@@ -88,8 +88,8 @@ def test_rollout_rules_on_random_instances(seed):
     settings = RolloutSettings(years=3, carry_over=bool(seed % 2), ramp_months=3)
     try:
         rollout = solve_rollout(dataset, scenario, scenario.model, settings)
-    except planner.InfeasibleError:
-        return
+    except planner.InfeasibleError as exc:  # seed 8 today
+        pytest.skip(f"seed {seed} has no rollout: {exc.reasons[0]}")
     check_rollout(dataset, scenario, scenario.model, settings, rollout)
 
 
