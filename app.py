@@ -13,6 +13,7 @@ from app_pages.shared import (
     SHIPPED,
     Context,
     dataset_for,
+    is_held,
     source_label,
 )
 from planner.scenario import FLOOR_TARGETS, MODELS
@@ -24,9 +25,19 @@ state.setdefault("sources", [str(p) for p in SHIPPED.values()])
 state.setdefault("locks", [])
 if "pending_source" in state:  # set by the Data page after a valid upload
     state["dataset"] = state.pop("pending_source")
+dropped = [s for s in state["sources"] if not is_held(s)]  # uploads the server let go
+if dropped:
+    state["sources"] = [s for s in state["sources"] if s not in dropped]
+    if state.get("dataset") in dropped:
+        state["dataset"] = state["sources"][0]
 
 with st.sidebar:
     st.header("Scenario")
+    for gone in dropped:
+        st.warning(
+            f"{source_label(gone)} is no longer held by the server (too many uploads since); "
+            "upload it again on the Data page."
+        )
     source = st.selectbox("Dataset", state["sources"], key="dataset", format_func=source_label)
     dataset = dataset_for(source)
     ics = st.selectbox(

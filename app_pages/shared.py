@@ -6,6 +6,8 @@ Only glue between widgets and the ``planner`` library lives here; no optimisatio
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,30 +62,77 @@ class Context:
         return dataset_for(self.source).subset([self.ics])
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=len(SHIPPED))
 def _shipped(path: str) -> planner.Dataset:
     return planner.load_dataset(path)
 
 
-@st.cache_resource(show_spinner=False)
-def _uploads() -> dict[str, planner.Dataset]:
-    """Validated uploaded datasets by content digest (the same bytes give the same data)."""
-    return {}
+#: Uploads held at once, for every session together; the least recently used goes first.
+MAX_UPLOADS = 16
+
+
+class UploadStore:
+    """Validated uploads by content digest, at most ``MAX_UPLOADS`` (shared by sessions)."""
+
+    def __init__(self, limit: int = MAX_UPLOADS):
+        self.limit = limit
+        self._data: OrderedDict[str, planner.Dataset] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> planner.Dataset | None:
+        """The dataset of these bytes, if still held (and mark it used)."""
+        with self._lock:
+            if digest in self._data:
+                self._data.move_to_end(digest)
+            return self._data.get(digest)
+
+    def put(self, digest: str, dataset: planner.Dataset) -> None:
+        """Hold a dataset, dropping the least recently used beyond the limit."""
+        with self._lock:
+            self._data[digest] = dataset
+            self._data.move_to_end(digest)
+            while len(self._data) > self.limit:
+                self._data.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _uploads() -> UploadStore:
+    return UploadStore()
+
+
+def _digest(source: str) -> str:
+    return source.split(":", 2)[1]
 
 
 def add_upload(name: str, content: bytes) -> str:
-    """Validate an upload; return its source key. Raises DataError with every problem."""
-    digest = "upload:" + hashlib.sha256(content).hexdigest()[:16] + ":" + name
+    """Validate an upload; return its source key. Raises DataError with every problem.
+
+    The data are held by content only (the same bytes under two names are held once); the
+    key carries the file name for the user's label.
+    """
+    digest = hashlib.sha256(content).hexdigest()[:16]
     store = _uploads()
-    if digest not in store:
-        store[digest] = planner.data.load_upload(name, content)
-    return digest
+    if store.get(digest) is None:
+        store.put(digest, planner.data.load_upload(name, content))
+    return f"upload:{digest}:{name}"
+
+
+def is_held(source: str) -> bool:
+    """Whether a source's data are still there (an upload may have been dropped)."""
+    return not source.startswith("upload:") or _uploads().get(_digest(source)) is not None
 
 
 def dataset_for(source: str) -> planner.Dataset:
-    """The whole dataset behind a source key (a shipped path or an upload digest)."""
+    """The whole dataset behind a source key (a shipped path or an upload).
+
+    Raises:
+        KeyError: If the upload is no longer held (see :func:`is_held`).
+    """
     if source.startswith("upload:"):
-        return _uploads()[source]
+        data = _uploads().get(_digest(source))
+        if data is None:
+            raise KeyError(source)
+        return data
     return _shipped(source)
 
 

@@ -276,6 +276,39 @@ def test_uploaded_zip_is_validated_and_problems_listed():
     assert (problem.file, problem.column) == ("trusts.csv", "population")
 
 
+def test_the_upload_store_is_bounded_and_keyed_by_content():
+    """Every session's uploads share one store: it holds the most recent few, once each."""
+    from app_pages import shared
+
+    store = shared.UploadStore(limit=2)
+    store.put("a", "A")
+    store.put("b", "B")
+    assert store.get("a") == "A"  # used: now the most recent
+    store.put("c", "C")
+    assert store.get("b") is None  # the least recently used went
+    assert (store.get("a"), store.get("c")) == ("A", "C")
+    content = zipped(ROOT / "data" / "default_ics")
+    one, two = shared.add_upload("one.zip", content), shared.add_upload("two.zip", content)
+    assert one != two  # each keeps its file name for its label...
+    assert shared.dataset_for(one) is shared.dataset_for(two)  # ...but is held once
+    assert shared.is_held(one)
+    assert not shared.is_held("upload:0000000000000000:gone.zip")
+
+
+def test_an_upload_the_server_let_go_is_said_and_the_shipped_data_used():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    gone = "upload:0000000000000000:mine.zip"
+    at.session_state["sources"] = [*at.session_state["sources"], gone]
+    at.session_state["pending_source"] = gone
+    at.run()
+    assert not at.exception
+    (warning,) = at.sidebar.warning
+    assert warning.value.startswith("Uploaded: mine.zip is no longer held by the server")
+    assert gone not in at.session_state["sources"]
+    assert metrics(at)["Benefit"].startswith("£")
+
+
 # --- About ----------------------------------------------------------------------------
 
 
