@@ -27,7 +27,7 @@ from planner.deprivation import (
     trust_quintile,
 )
 from planner.formatting import Names
-from planner.procurement import NATIONAL_NAME, NATIONAL_UNIT, BuyingSetup, buying_setup
+from planner.procurement import BuyingSetup, buying_setup, unit_names
 from planner.scenario import Scenario
 from planner.schema import MODALITY_COLUMN
 
@@ -393,5 +393,5 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         setup,
         frozenset(existing),
         scenario,
-        Names(**{**vars(dataset.names()), "units": {NATIONAL_UNIT: NATIONAL_NAME}}),
+        unit_names(dataset),
     )

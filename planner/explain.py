@@ -474,7 +474,7 @@ def _displaced(
         a.at[k, "displaced_by"] = pair_list(new)
         a.at[k, "also_dropped"] = pair_list(dropped)
         a.at[k, "benefit_change_gbp"] = change
-        a.at[k, "displaced"] = displaced_text(new, dropped, change, resolver.dataset.names())
+        a.at[k, "displaced"] = displaced_text(new, dropped, change, options.names)
     if skipped:
         notes.append(f"what {skipped} adoptions displaced was not re-solved (max_resolves)")
 

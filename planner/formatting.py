@@ -94,8 +94,8 @@ def plural(count, noun: str, plural_form: str | None = None) -> str:
 #: What each solver status means, in words a board reads (see planner.solve.Status).
 STATUS_WORDS = {
     "optimal": "optimal",
-    "gap_reached": "optimal to within {gap}",
-    "time_limit": "the best plan found in the time allowed (at most {gap} short of optimal)",
+    "gap_reached": "optimal",
+    "time_limit": "the best plan found in the time allowed",
     "no_plan": "no plan found in the time allowed",
     "infeasible": "no plan meets the scenario",
     "unbounded": "the problem is unbounded (a data error)",
@@ -103,6 +103,8 @@ STATUS_WORDS = {
     "error": "the solver failed",
     "failed": "the solver failed",
 }
+#: What a status adds when its gap is known.
+GAP_WORDS = {"gap_reached": " to within {gap}", "time_limit": " (at most {gap} short of optimal)"}
 
 
 def status_text(status: str, gap: float | None = None) -> str:
@@ -112,10 +114,8 @@ def status_text(status: str, gap: float | None = None) -> str:
     within 0.01%"; a time-out with a plan says how far from optimal it may be.
     """
     words = STATUS_WORDS.get(str(status), str(status).replace("_", " "))
-    if "{gap}" in words:
-        if _missing(gap):
-            return words.split(" (")[0].replace(" to within {gap}", "")
-        return words.format(gap=percent(gap, 2))
+    if str(status) in GAP_WORDS and not _missing(gap):
+        words += GAP_WORDS[str(status)].format(gap=percent(gap, 2))
     return words
 
 

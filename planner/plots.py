@@ -19,7 +19,7 @@ from planner.data import Dataset
 from planner.deprivation import fifth_label
 from planner.formatting import MODEL_NAMES, money, pounds, use_case_name
 from planner.plan import Plan
-from planner.procurement import unit_name
+from planner.procurement import unit_names
 
 #: Okabe-Ito colours, one per IMD quintile (1 least deprived ... 5 most deprived).
 QUINTILE_COLOURS = {1: "#0072B2", 2: "#56B4E9", 3: "#009E73", 4: "#E69F00", 5: "#D55E00"}
@@ -543,7 +543,7 @@ def cost_share_figure(share: CostShare, pool: str | None = None, dataset: Datase
     if pool is None and len(share.pools):
         pool = str(share.pools.sort_values(["trusts", "pool"], ascending=[False, True]).iloc[0, 0])
     b = b[b["pool"] == pool]
-    pool_name = unit_name(dataset, pool) if dataset is not None else str(pool)
+    pool_name = unit_names(dataset).unit(pool) if dataset is not None else str(pool)
     fig = go.Figure()
     for rule in RULES:
         sel = b[b["rule"] == rule]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from planner.data import Dataset
 from planner.errors import Problem, ScenarioError
+from planner.formatting import Names
 from planner.scenario import MODELS, Scenario
 
 NATIONAL_UNIT = "ENGLAND"
@@ -110,6 +111,8 @@ def buying_setup(dataset: Dataset, scenario: Scenario, model: str | None = None)
 NATIONAL_NAME = "NHS England (national)"
 
 
-def unit_name(dataset: Dataset, unit: str) -> str:
-    """What people call a buying unit: the trust's or the ICS's name, or NHS England."""
-    return dataset.names().unit(unit) if unit != NATIONAL_UNIT else NATIONAL_NAME
+def unit_names(dataset: Dataset) -> Names:
+    """The dataset's names, with the national buyer among the buying units."""
+    names = dataset.names()
+    names.units[NATIONAL_UNIT] = NATIONAL_NAME
+    return names
