@@ -8,7 +8,7 @@ every problem found.
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import io
 import math
 import re
@@ -18,15 +18,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.errors import DataError, Problem
+from planner import readers
+from planner.errors import DataError, Problem, ProblemLog
 from planner.formatting import Names
 from planner.schema import FILES, ColumnSpec, columns
-from planner.sheets import refuse_existing, write_xlsx_sheets
+from planner.sheets import refuse_existing, write_text, write_xlsx_sheets
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 INT_RE = re.compile(r"^[+]?(\d+|\d{1,3}(,\d{3})+)$")
 #: Whole numbers above this are refused (they would overflow and are never real counts).
 MAX_WHOLE = 10**12
+#: Numbers above this are refused where the dictionary sets no maximum: no price, count or
+#: saving in this field comes near a trillion, and larger ones overflow the economics.
+MAX_NUMBER = 1e12
+#: Control characters (NUL, tab, line breaks, ...) are refused in names: they break exports.
+CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 TRUE_WORDS = {"yes", "y", "true", "1"}
 FALSE_WORDS = {"no", "n", "false", "0"}
@@ -104,117 +110,9 @@ class Dataset:
         return out
 
 
-# ---------------------------------------------------------------------------------------
-# reading raw text cells
-
-
-def _read_csv_text(path: Path, name: str, problems: list[Problem]) -> list[list[str]] | None:
-    label = path.name
-    if not path.exists():
-        problems.append(
-            Problem(
-                label,
-                None,
-                None,
-                "file is missing",
-                f"add {name}.csv ({TEMPLATE_HINT})",
-            )
-        )
-        return None
-    return _decode_csv(path.read_bytes(), label, problems)
-
-
-def _decode_csv(raw: bytes, label: str, problems: list[Problem]) -> list[list[str]] | None:
-    """Decode CSV bytes into rows of text; report empty or non-UTF-8 files."""
-    if not raw.strip():
-        problems.append(
-            Problem(label, None, None, "file is empty", "add the header row and the data rows")
-        )
-        return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        problems.append(
-            Problem(
-                label,
-                line,
-                None,
-                f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
-                "save it as 'CSV UTF-8' from your spreadsheet program",
-            )
-        )
-        return None
-    return list(csv.reader(io.StringIO(text, newline="")))
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 #: Where to get an empty template, said in a fix: on the command line, and in the app.
 TEMPLATE_HINT = "run `planner template DIR` for an empty one"
 UPLOAD_TEMPLATE_HINT = "download the Excel template on the Data page for an empty one"
-
-
-def _read_workbook(
-    path: Path, problems: list[Problem], hint: str = TEMPLATE_HINT
-) -> dict[str, list[list[str]]]:
-    import openpyxl  # imported here: only workbook users pay for it
-
-    label = path.name
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    # BadZipFile, OSError, KeyError, ValueError or openpyxl's own InvalidFileException
-    except Exception:
-        problems.append(
-            Problem(
-                label,
-                None,
-                None,
-                "is not an Excel workbook (it could not be opened as one)",
-                "save the file as .xlsx (Excel workbook), or give a folder of CSV files",
-            )
-        )
-        return {}
-    sheets: dict[str, list[list[str]]] = {}
-    try:
-        for name in FILES:
-            if name not in wb.sheetnames:
-                problems.append(
-                    Problem(
-                        f"{label} sheet {name}",
-                        None,
-                        None,
-                        "sheet is missing",
-                        f"add a sheet named {name!r} ({hint})",
-                    )
-                )
-                continue
-            rows = [[_cell_text(v) for v in row] for row in wb[name].iter_rows(values_only=True)]
-            while rows and not any(c.strip() for c in rows[-1]):
-                rows.pop()
-            if not rows:
-                problems.append(
-                    Problem(
-                        f"{label} sheet {name}",
-                        None,
-                        None,
-                        "sheet is empty",
-                        "add the header row and the data rows",
-                    )
-                )
-                continue
-            sheets[name] = rows
-    finally:
-        wb.close()
-    return sheets
 
 
 # ---------------------------------------------------------------------------------------
@@ -256,6 +154,13 @@ def _parse_cell(text: str, spec: ColumnSpec, where: tuple[str, int], problems: l
                 return None
         return value
     if spec.type == "text":
+        control = CONTROL_RE.search(value)
+        if control:
+            bad(
+                f"{value[:30]!r} holds a control character (U+{ord(control.group()):04X})",
+                "retype it without line breaks, tabs or other invisible characters",
+            )
+            return None
         return value
     if spec.type == "bool":
         low = value.lower()
@@ -300,18 +205,22 @@ def _parse_cell(text: str, spec: ColumnSpec, where: tuple[str, int], problems: l
     if spec.maximum is not None and number > spec.maximum:
         bad(f"{value} is too large", f"give a value of at most {spec.maximum:g}")
         return None
+    if number > MAX_NUMBER:
+        bad(f"{value[:30]} is too large", f"give a value of at most {MAX_NUMBER:,.0f}")
+        return None
     return number
 
 
-def _parse_table(
-    name: str, rows: list[list[str]], label: str, problems: list[Problem]
-) -> pd.DataFrame | None:
+def _check_header(name: str, rows: list[list[str]], label: str, problems) -> list[str] | None:
+    """Check a table's header row; return it (stripped) or None when it is unusable."""
     specs = columns(name)
     header = [h.strip() for h in rows[0]]
     known = {s.column for s in specs}
     before = len(problems)
+    blank = [i for i, h in enumerate(header) if h == ""]
+    filled_under_blank = {i for i in blank if any(i < len(r) and r[i].strip() for r in rows[1:])}
     for i, h in enumerate(header):
-        if h == "" and all(i >= len(r) or not r[i].strip() for r in rows[1:]):
+        if h == "" and i not in filled_under_blank:
             continue
         if h not in known:
             problems.append(
@@ -332,18 +241,43 @@ def _parse_table(
             problems.append(
                 Problem(label, 1, s.column, "required column is missing", "add the column")
             )
-    if len(problems) > before:
+    return None if len(problems) > before else header
+
+
+def _parse_column(
+    cells: list[str], lines: list[int], spec: ColumnSpec, label: str, problems
+) -> list:
+    """Parse one column: each distinct text once, then its problems at every row it is in."""
+    parsed: dict[str, object] = {}
+    wrong: dict[str, Problem] = {}
+    for text in set(cells):
+        found: list[Problem] = []
+        parsed[text] = _parse_cell(text, spec, (label, 0), found)
+        if found:
+            wrong[text] = found[0]
+    if wrong:
+        for line, text in zip(lines, cells, strict=True):
+            if text in wrong:
+                problems.append(dataclasses.replace(wrong[text], row=line))
+    return [parsed[text] for text in cells]
+
+
+def _parse_table(name: str, rows: list[list[str]], label: str, problems) -> pd.DataFrame | None:
+    """Parse one table column by column; every problem keeps its row number."""
+    specs = columns(name)
+    header = _check_header(name, rows, label, problems)
+    if header is None:
         return None
-    data_rows = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
-    if not data_rows and name not in MAY_BE_EMPTY:
+    lines = [i for i, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
+    if not lines and name not in MAY_BE_EMPTY:
         problems.append(Problem(label, None, None, "has no data rows", "add at least one row"))
         return None
-    index = {h: i for i, h in enumerate(header) if h}
-    records = []
-    for line, r in data_rows:
-        extra = [c for c in r[len(header) :] if c.strip()]
+    width = len(header)
+    found = ProblemLog()  # this table's problems, put in row order before they are kept
+    for line in lines:
+        extra = [c for c in rows[line - 1][width:] if c.strip()]
         if extra:
-            problems.append(
+            found.append(
                 Problem(
                     label,
                     line,
@@ -353,13 +287,18 @@ def _parse_table(
                     "remove the extra values or add their column to the header",
                 )
             )
-        rec = {"_row": line}
-        for s in specs:
-            i = index.get(s.column)
-            text = r[i] if i is not None and i < len(r) else ""
-            rec[s.column] = _parse_cell(text, s, (label, line), problems)
-        records.append(rec)
-    frame = pd.DataFrame.from_records(records, columns=["_row"] + [s.column for s in specs])
+    index = {h: i for i, h in enumerate(header) if h}
+    data: dict[str, list] = {"_row": lines}
+    for s in specs:
+        i = index.get(s.column)
+        if i is None:
+            cells = [""] * len(lines)
+        else:
+            cells = [rows[line - 1][i] if i < len(rows[line - 1]) else "" for line in lines]
+        data[s.column] = _parse_column(cells, lines, s, label, found)
+    order = {s.column: k for k, s in enumerate(specs)}
+    problems.extend(sorted(found, key=lambda p: (p.row or 10**9, order.get(p.column or "", -1))))
+    frame = pd.DataFrame(data, columns=["_row"] + [s.column for s in specs])
     for s in specs:
         if s.type == "int":
             frame[s.column] = frame[s.column].astype("float64")
@@ -372,32 +311,35 @@ def _parse_table(
 
 def _check_unique(name, frame, cols, label, problems):
     dup = frame.duplicated(subset=cols, keep="first")
-    for _, r in frame[dup].iterrows():
-        key = ", ".join(f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in cols)
+    if not dup.any():
+        return
+    repeated = frame.loc[dup, ["_row", *cols]]
+    for row, *key in repeated.itertuples(index=False, name=None):
+        text = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in key)
         problems.append(
             Problem(
                 label,
-                int(r["_row"]),
+                int(row),
                 cols[-1],
-                f"duplicate {'/'.join(cols)} {key}",
+                f"duplicate {'/'.join(cols)} {text}",
                 "give each row its own code or remove the repeated row",
             )
         )
 
 
 def _check_refs(frame, col, valid, label, what, problems):
-    for _, r in frame.iterrows():
-        v = r[col]
-        if v not in (None, "") and v not in valid:
-            problems.append(
-                Problem(
-                    label,
-                    int(r["_row"]),
-                    col,
-                    f"unknown {what} code {v!r}",
-                    f"use a {what} code that is in the {what} table",
-                )
+    values = frame[col]
+    unknown = values.notna() & (values != "") & ~values.isin(valid)
+    for row, v in zip(frame.loc[unknown, "_row"], values[unknown], strict=True):
+        problems.append(
+            Problem(
+                label,
+                int(row),
+                col,
+                f"unknown {what} code {v!r}",
+                f"use a {what} code that is in the {what} table",
             )
+        )
 
 
 def _check_quintile_shares(trusts: pd.DataFrame, label: str, problems: list[Problem]):
@@ -540,8 +482,10 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
     # price tiers: tier 1 from zero, thresholds rising, prices not rising
     tiers = t["price_tiers"]
     lab = labels["price_tiers"]
+    by_product = {code: rows for code, rows in tiers.groupby("product_code", sort=False)}
+    empty = tiers.iloc[0:0]
     for code in sorted(codes):
-        rows = tiers[tiers["product_code"] == code].sort_values("tier")
+        rows = by_product.get(code, empty).sort_values("tier")
         prow = int(by_code.loc[code, "_row"]) if code in by_code.index else None
         if rows.empty:
             problems.append(
@@ -613,33 +557,40 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
     trusts = t["trusts"].set_index("trust_code", drop=False)
     trusts = trusts[~trusts.index.duplicated()]
     lab = labels["deployments"]
-    seen: dict[tuple[str, str], str] = {}
-    for _, r in dep.iterrows():
-        tc, pc = r["trust_code"], r["product_code"]
-        if tc not in trusts.index or pc not in by_code.index:
-            continue
-        use = by_code.loc[pc, "use_case"]
-        if (tc, use) in seen and seen[(tc, use)] != pc:
+    known = dep["trust_code"].isin(trusts.index) & dep["product_code"].isin(by_code.index)
+    dep = dep[known]
+    use = dep["product_code"].map(by_code["use_case"])
+    first = dep.groupby([dep["trust_code"], use], sort=False)["product_code"].transform("first")
+    for row, tc, pc, u, kept in zip(
+        dep["_row"], dep["trust_code"], dep["product_code"], use, first, strict=True
+    ):
+        if pc != kept:
             problems.append(
                 Problem(
                     lab,
-                    int(r["_row"]),
+                    int(row),
                     "product_code",
-                    f"trust {tc} already has {seen[(tc, use)]!r} for use case {use!r}",
+                    f"trust {tc} already has {kept!r} for use case {u!r}",
                     "keep one product per use case per trust",
                 )
             )
-        seen[(tc, use)] = pc
-        if by_code.loc[pc, "needs_platform"] and not trusts.loc[tc, "has_platform"]:
-            problems.append(
-                Problem(
-                    lab,
-                    int(r["_row"]),
-                    "product_code",
-                    f"{pc!r} needs a deployment platform but trust {tc} has none",
-                    f"set has_platform to yes for {tc} in trusts.csv or remove this row",
-                )
+    needs = dep["product_code"].map(by_code["needs_platform"]).astype(bool)
+    has = dep["trust_code"].map(trusts["has_platform"]).astype(bool)
+    for row, tc, pc in zip(
+        dep.loc[needs & ~has, "_row"],
+        dep.loc[needs & ~has, "trust_code"],
+        dep.loc[needs & ~has, "product_code"],
+        strict=True,
+    ):
+        problems.append(
+            Problem(
+                lab,
+                int(row),
+                "product_code",
+                f"{pc!r} needs a deployment platform but trust {tc} has none",
+                f"set has_platform to yes for {tc} in trusts.csv or remove this row",
             )
+        )
 
 
 def _finish(t: dict[str, pd.DataFrame], source: str) -> Dataset:
@@ -679,7 +630,7 @@ def parse_tables(raw: dict[str, list[list[str]]], labels: dict[str, str], source
     Raises:
         DataError: Listing every problem found, each with file, row and column.
     """
-    problems: list[Problem] = []
+    problems = ProblemLog()
     parsed: dict[str, pd.DataFrame] = {}
     for name in FILES:
         if name in raw:
@@ -713,7 +664,7 @@ def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
         DataError: If anything is missing or malformed; the error lists every problem.
     """
     path = Path(path)
-    problems: list[Problem] = []
+    problems = ProblemLog()
     if not path.exists():
         raise DataError(
             [
@@ -730,7 +681,13 @@ def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
         raw = {}
         labels = {name: f"{name}.csv" for name in FILES}
         for name in FILES:
-            rows = _read_csv_text(path / f"{name}.csv", name, problems)
+            table = path / f"{name}.csv"
+            if not table.exists():
+                problems.append(
+                    Problem(table.name, None, None, "file is missing", f"add {name}.csv ({hint})")
+                )
+                continue
+            rows = readers.read_csv_file(table, name, problems)
             if rows is not None:
                 raw[name] = rows
     else:
@@ -746,7 +703,7 @@ def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
                     )
                 ]
             )
-        raw = _read_workbook(path, problems, hint)
+        raw = readers.read_workbook_file(path, problems, hint)
         labels = {name: f"{path.name} sheet {name}" for name in FILES}
     if problems:
         raise DataError(problems)
@@ -768,7 +725,7 @@ def write_template(out_dir: str | Path) -> list[Path]:
     sheets = {}
     for n in FILES:
         cols = [c.column for c in columns(n)]
-        (out / f"{n}.csv").write_text(",".join(cols) + "\n", encoding="utf-8")
+        write_text(out / f"{n}.csv", ",".join(cols) + "\n")
         sheets[n] = pd.DataFrame(columns=cols)
     from planner.schema import dictionary
 
@@ -777,33 +734,38 @@ def write_template(out_dir: str | Path) -> list[Path]:
     return targets
 
 
-#: Largest upload accepted, compressed or not (a national dataset is well under 5 MB).
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-
-
 def load_upload(name: str, content: bytes) -> Dataset:
     """Load a dataset uploaded as an ``.xlsx`` workbook or a ``.zip`` of the five CSV files.
 
     The CSV files may sit at the top of the zip or in one folder inside it; other members
-    (for example ``__MACOSX``) are ignored. Nothing is extracted to disk.
+    (for example ``__MACOSX``) are ignored. Nothing is written to disk, and nothing is read
+    beyond the limits in :mod:`planner.readers`.
 
     Raises:
-        DataError: If the upload is not a workbook or zip, is too large, or its tables fail
-            validation (every problem listed).
+        DataError: If the upload is not a workbook or zip, is beyond a limit, or its tables
+            fail validation (every problem listed).
     """
     label = Path(name).name or "upload"
-    if len(content) > MAX_UPLOAD_BYTES:
+    if len(content) > readers.MAX_UPLOAD_BYTES:
         raise DataError(
-            [Problem(label, None, None, "is larger than 50 MB", "upload only the five tables")]
+            [
+                Problem(
+                    label,
+                    None,
+                    None,
+                    f"is {readers.megabytes(len(content))} (at most "
+                    f"{readers.megabytes(readers.MAX_UPLOAD_BYTES)})",
+                    "upload only the five tables",
+                )
+            ]
         )
+    problems = ProblemLog()
     suffix = Path(label).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / label
-            path.write_bytes(content)
-            return load_dataset(path, hint=UPLOAD_TEMPLATE_HINT)
+        raw = readers.workbook_sheets(content, label, problems, UPLOAD_TEMPLATE_HINT)
+        if problems:
+            raise DataError(problems)
+        return parse_tables(raw, {n: f"{label} sheet {n}" for n in FILES}, label)
     if suffix != ".zip":
         raise DataError(
             [
@@ -816,58 +778,26 @@ def load_upload(name: str, content: bytes) -> Dataset:
                 )
             ]
         )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile:
-        raise DataError(
-            [
-                Problem(
-                    label,
-                    None,
-                    None,
-                    "is not a zip archive",
-                    "zip the five CSV files and upload the .zip",
-                )
-            ]
-        ) from None
-    members = {}
-    for info in archive.infolist():
-        parts = Path(info.filename).parts
-        if info.is_dir() or "__MACOSX" in parts or len(parts) > 2:
-            continue
-        stem = Path(info.filename).name
-        if stem.endswith(".csv") and stem[:-4] in FILES:
-            if info.file_size > MAX_UPLOAD_BYTES:
-                raise DataError(
-                    [
-                        Problem(
-                            f"{label}: {stem}",
-                            None,
-                            None,
-                            "is larger than 50 MB",
-                            "upload only the five tables",
-                        )
-                    ]
-                )
-            members[stem[:-4]] = archive.read(info)
-    problems: list[Problem] = []
+    members = readers.zip_tables(content, label, problems)
+    if problems:
+        raise DataError(problems)
     raw = {}
-    for name_ in FILES:
-        data = members.get(name_)
+    for table in FILES:
+        data = members.get(table)
         if data is None:
             problems.append(
                 Problem(
-                    f"{name_}.csv",
+                    f"{table}.csv",
                     None,
                     None,
                     f"is missing from {label}",
-                    f"add {name_}.csv to the zip",
+                    f"add {table}.csv to the zip",
                 )
             )
             continue
-        rows = _decode_csv(data, f"{name_}.csv", problems)
+        rows = readers.csv_rows(data, table, f"{table}.csv", problems)
         if rows is not None:
-            raw[name_] = rows
+            raw[table] = rows
     if problems:
         raise DataError(problems)
     return parse_tables(raw, {n: f"{n}.csv" for n in FILES}, label)

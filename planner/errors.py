@@ -46,6 +46,56 @@ class Problem:
         }
 
 
+#: Problems listed per file and column; the rest are counted in one "and N more" line, so a
+#: file with a million bad cells costs no more to report than one with twenty.
+MAX_PROBLEMS_LISTED = 20
+
+
+class ProblemLog:
+    """Problems found so far: at most ``limit`` listed per (file, column), the rest counted.
+
+    It is used like a list (``append``, ``len``, truth, iteration); iterating gives the listed
+    problems followed by one "and N more like this" problem per (file, column) that
+    overflowed.
+    """
+
+    def __init__(self, limit: int = MAX_PROBLEMS_LISTED):
+        self.limit = limit
+        self._listed: list[Problem] = []
+        self._counts: dict[tuple[str, str | None], int] = {}
+        self._fixes: dict[tuple[str, str | None], str] = {}
+
+    def append(self, problem: Problem) -> None:
+        """Record one problem; beyond the limit for its file and column it is only counted."""
+        key = (problem.file, problem.column)
+        count = self._counts.get(key, 0) + 1
+        self._counts[key] = count
+        if count <= self.limit:
+            self._listed.append(problem)
+            self._fixes.setdefault(key, problem.fix)
+
+    def extend(self, problems) -> None:
+        """Record several problems."""
+        for problem in problems:
+            self.append(problem)
+
+    def __len__(self) -> int:
+        return sum(self._counts.values())
+
+    def __iter__(self):
+        yield from self._listed
+        for (file, column), count in self._counts.items():
+            if count > self.limit:
+                more = count - self.limit
+                yield Problem(
+                    file,
+                    None,
+                    column,
+                    f"and {more:,} more problem{'s' if more != 1 else ''} like these",
+                    self._fixes[(file, column)],
+                )
+
+
 class PlannerError(Exception):
     """Base class of every error the planner raises on purpose."""
 

@@ -356,6 +356,17 @@ def _bad_population_zip(path: Path) -> Path:
     return path
 
 
+def _zip_bomb(path: Path) -> Path:
+    """A zip of about 150 KB whose trusts.csv unpacks to 49 MB of short cells."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for table in sorted((ROOT / "data" / "default_ics").glob("*.csv")):
+            data = table.read_bytes()
+            if table.name == "trusts.csv":
+                data += b"x," * (49 * 1024 * 1024 // 2)
+            archive.writestr(table.name, data)
+    return path
+
+
 def test_bad_uploads_show_readable_errors_and_keep_the_data(page, tmp_path):
     benefit = plan_state(page)["benefit"]
     go_to(page, "Data")
@@ -364,9 +375,10 @@ def test_bad_uploads_show_readable_errors_and_keep_the_data(page, tmp_path):
     bad_zip = _bad_population_zip(tmp_path / "bad_population.zip")
     wrong_kind = tmp_path / "trusts.csv"  # a file of a kind that is not taken
     wrong_kind.write_text("trust_code\n")
+    bomb = _zip_bomb(tmp_path / "bomb.zip")
     uploader = page.get_by_test_id("stFileUploader").locator('input[type="file"]')
 
-    for upload in (fake, bad_zip, wrong_kind):
+    for upload in (fake, bad_zip, wrong_kind, bomb):
         uploader.set_input_files(upload)
         alert = page.get_by_test_id("stAlert").filter(has_text=f"{upload.name} was not loaded")
         alert.wait_for()
@@ -381,6 +393,7 @@ def test_bad_uploads_show_readable_errors_and_keep_the_data(page, tmp_path):
             fake: [upload.name],
             bad_zip: ["trusts.csv", "population"],
             wrong_kind: ["trusts.csv", "is neither an .xlsx workbook nor a .zip"],
+            bomb: ["bomb.zip", "unpacks to 49 MB (at most 40 MB)"],
         }[upload]
         row = page.get_by_test_id("stDataFrame").locator("tbody tr")
         for cell in wanted:

@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "planner"
 LAYERS = [
-    {"errors", "schema", "formatting", "sheets"},
+    {"errors", "schema", "formatting", "sheets", "readers"},
     {"data", "scenario", "generate", "docs"},
     {"deprivation", "procurement", "economics"},
     {"equity_rules", "evaluate", "model", "greedy", "equity"},
