@@ -2,8 +2,9 @@
 
 Every run is described by a :class:`Run` and executed by :func:`execute_run`, locally or
 on a Dask cluster (:mod:`planner.parallel`). A failed run (infeasible scenario, solver
-stopped without a plan, a lock naming a trust of another ICS) becomes a row with its
-status and reason; the others carry on. Results are one tidy row per run.
+stopped without a plan, a lock naming a trust of another ICS, an unexpected error inside
+it, a Dask scheduler lost before it came back) becomes a row with its status and reason;
+the others carry on. Results are one tidy row per run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from planner.data import Dataset
 from planner.errors import InfeasibleError, PlannerError, Problem, ScenarioError
 from planner.parallel import Progress, run_jobs
 from planner.plan import solve
-from planner.scenario import MODELS, Scenario, from_dict, parse_money
+from planner.scenario import MODELS, Scenario, from_dict, parse_money, read_settings_file
 from planner.solve import has_plan
 
 
@@ -35,9 +36,9 @@ class Run:
     keep_plan: bool = False
 
 
-def execute_run(dataset: Dataset, run: Run) -> dict:
-    """Solve one run; return its row (key figures, or status and reason if it failed)."""
-    row = {
+def _run_row(run: Run) -> dict:
+    """The columns that say which run a row is, whatever became of it."""
+    return {
         "run_id": run.run_id,
         "scenario": run.name,
         "ics": run.ics or "all",
@@ -46,6 +47,24 @@ def execute_run(dataset: Dataset, run: Run) -> dict:
         "equity_weight": run.scenario.equity_weight,
         "coverage_floor": run.scenario.coverage_floor,
     }
+
+
+def failed_row(run: Run, reason: str) -> dict:
+    """The row of a run that ended without a plan for a reason outside the planner.
+
+    For example an unexpected exception inside the run, or a Dask scheduler lost before
+    the run came back (see :mod:`planner.parallel`).
+    """
+    return {**_run_row(run), "status": "failed", "reason": reason}
+
+
+def execute_run(dataset: Dataset, run: Run) -> dict:
+    """Solve one run; return its row (key figures, or status and reason if it failed).
+
+    Expected failures (no plan meets the scenario, the solver stopped, bad input) become
+    the row here; anything else is raised and :func:`run_table` turns it into a failed row.
+    """
+    row = _run_row(run)
     try:
         data = dataset.subset([run.ics]) if run.ics else dataset
         plan = solve(data, run.scenario, run.model, with_marginal=False)
@@ -72,13 +91,23 @@ def run_table(
 ) -> tuple[pd.DataFrame, dict[int, dict]]:
     """Execute runs; return the tidy table (one row per run) and kept plans by run id.
 
+    A run that fails in any way (no plan, an unexpected error inside it, its Dask scheduler
+    lost) is a row with status ``failed`` or ``infeasible`` and a ``reason``; the other
+    runs' rows are kept.
+
     Raises:
         ValueError: If there are no runs.
     """
     if not runs:
         raise ValueError("there are no runs to execute")
     rows = run_jobs(
-        execute_run, dataset, runs, workers=workers, scheduler=scheduler, progress=progress
+        execute_run,
+        dataset,
+        runs,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        on_error=failed_row,
     )
     plans = {r["run_id"]: r.pop("plan") for r in rows if "plan" in r}
     table = pd.DataFrame(rows)
@@ -191,7 +220,7 @@ def load_batch(path: str | Path, dataset: Dataset, base: Scenario | None = None)
     path = Path(path)
     name = path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_settings_file(path) or {}  # size-capped YAML without aliases
     except FileNotFoundError:
         raise ScenarioError(
             [Problem(name, None, None, "file not found", "check the path")]
@@ -274,7 +303,23 @@ def load_batch(path: str | Path, dataset: Dataset, base: Scenario | None = None)
         problems.append(Problem(name, None, "base", "must be a table of settings", "see README"))
         overrides = {}
     built: dict[str, Scenario] = {}
+    # runs and outputs know a scenario by its name as text, so YAML's 1 and '1' would merge
+    first_of: dict[str, object] = {}
     for scen_name, changes in scenarios.items():
+        text = str(scen_name)
+        if text in first_of:
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    f"scenarios.{text}",
+                    f"the scenarios {first_of[text]!r} and {scen_name!r} have the same name "
+                    f"{text!r} once written as text",
+                    "give every scenario a different name",
+                )
+            )
+            continue
+        first_of[text] = scen_name
         if changes is not None and not isinstance(changes, dict):
             problems.append(
                 Problem(

@@ -10,6 +10,7 @@ them). Starting is cheap: pandas, PuLP and HiGHS load inside the commands that u
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from collections.abc import Callable
@@ -121,23 +122,91 @@ def _epilog() -> str:
     return "\n".join(lines)
 
 
-def _money(text: str) -> float:
+#: Bounds of the options that are not scenario settings (those take the setting's own).
+MAX_WORKERS = 256
+MAX_SAMPLES = 100_000
+MAX_SEED = 2**32 - 1
+MAX_GENERATED_ICSS = 1_000
+MAX_GENERATED_TRUSTS = 8_000
+MAX_GENERATED_PRODUCTS = 1_000
+MAX_RAMP_MONTHS = 240  # the longest horizon (20 years)
+MONEY_HINT = ", e.g. 2.5m, 750k or 2,000,000"
+
+
+def _checked(check: Callable[[str], T], name: str) -> Callable[[str], T]:
+    """An option's ``type=``: a :class:`ScenarioError` from ``check`` is the option's error.
+
+    argparse then exits 2 with ``argument --OPTION: <problem>; <fix>``.
+    """
+
+    def convert(text: str) -> T:
+        from planner.errors import ScenarioError
+
+        try:
+            return check(text)
+        except ScenarioError as exc:
+            p = exc.problems[0]
+            raise argparse.ArgumentTypeError(f"{p.problem}; {p.fix}") from None
+
+    convert.__name__ = name  # argparse names the type in some messages
+    return convert
+
+
+def _read_number(text: str, read: str | None) -> float | str:
+    """The option's text as a number if it reads as one, else the text itself.
+
+    nan and infinity are read as numbers, for the check to refuse by name. ``read``:
+    ``percent`` also reads 30% as 0.3, ``money`` also reads 2.5m, £750k or 2,000,000.
+    """
     from planner.scenario import parse_money
 
+    t = text.strip()
+    per = 1.0
+    if read == "percent" and t.endswith("%"):
+        t, per = t[:-1].strip(), 100.0
     try:
-        return parse_money(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
+        return float(t) / per
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1 (or 0% and 100%)")
-    return value
+        pass
+    if read == "money":
+        try:
+            return parse_money(t)
+        except ValueError:
+            pass
+    return text
+
+
+def _setting(name: str, read: str | None = None, hint: str | None = None) -> Callable:
+    """``type=`` of an option that sets the scenario setting ``name``.
+
+    Text that is not a number is refused here, saying what the setting allows. A number
+    (nan, infinity and out-of-range ones included) is checked where every setting is, when
+    the scenario is built: one line naming the setting, as for a file or ``--set``.
+    """
+    from planner.scenario import check_setting
+
+    def check(text: str):
+        value = _read_number(text, read)
+        return check_setting(name, value, hint=hint) if isinstance(value, str) else value
+
+    return _checked(check, name)
+
+
+def _number(kind: str = "float", lo=None, hi=None, read: str | None = None) -> Callable:
+    """``type=`` of a number option that is not a setting: the settings' number check here.
+
+    nan, infinity, a fraction for ``kind="int"`` and values beyond ``lo``..``hi`` are
+    refused. A command that already refuses values below its minimum with its own one-line
+    message (``--workers must be at least 1``) keeps doing so: give ``lo`` only where none
+    does.
+    """
+    from planner.scenario import check_number
+
+    def check(text: str):
+        value = _read_number(text, read)
+        return check_number("option", value, kind=kind, lo=lo, hi=hi)
+
+    return _checked(check, kind)
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -150,7 +219,7 @@ def _pair(text: str) -> tuple[str, str]:
 def _add_scenario_options(
     p: argparse.ArgumentParser, with_model: bool, with_outputs: bool = True
 ) -> None:
-    from planner.scenario import FLOOR_TARGETS, MODELS
+    from planner.scenario import FLOOR_TARGETS, MAX_THREADS, MAX_TIME_LIMIT_S, MODELS
 
     p.add_argument(
         "--data",
@@ -166,21 +235,21 @@ def _add_scenario_options(
         p.add_argument("--model", choices=MODELS, help="procurement model (default: ics)")
     p.add_argument(
         "--budget",
-        type=_money,
+        type=_setting("budget_gbp", read="money", hint=MONEY_HINT),
         metavar="GBP",
-        help="total money over the horizon, e.g. 2m, 750k, 2,000,000",
+        help="total money over the horizon, e.g. 2m, 750k, 2,000,000 (at most £1 trillion)",
     )
     p.add_argument(
         "--equity-weight",
-        type=_share,
+        type=_setting("equity_weight", read="percent"),
         metavar="W",
         help="0 = unweighted (default), 1 = full distributional weights",
     )
     p.add_argument(
         "--coverage-floor",
-        type=_share,
+        type=_setting("coverage_floor", read="percent"),
         metavar="SHARE",
-        help="minimum share of addressable studies each trust covers, e.g. 0.3",
+        help="minimum share of addressable studies each trust covers, e.g. 0.3 or 30%%",
     )
     p.add_argument(
         "--floor-applies-to",
@@ -197,7 +266,7 @@ def _add_scenario_options(
     )
     p.add_argument(
         "--min-adoptions",
-        type=int,
+        type=_setting("min_adoptions_per_trust"),
         metavar="N",
         help="every trust adopts at least N new products (or as many as it can)",
     )
@@ -209,11 +278,13 @@ def _add_scenario_options(
     )
     p.add_argument(
         "--maximin-weight",
-        type=_money,
+        type=_setting("maximin_weight_gbp", read="money", hint=MONEY_HINT),
         metavar="GBP",
         help="pounds of benefit traded for raising the lowest coverage to 100%%",
     )
-    p.add_argument("--horizon", type=int, metavar="YEARS", help="horizon in years")
+    p.add_argument(
+        "--horizon", type=_setting("horizon_years"), metavar="YEARS", help="horizon in years"
+    )
     p.add_argument(
         "--lock",
         type=_pair,
@@ -228,8 +299,21 @@ def _add_scenario_options(
         metavar="TRUST:PRODUCT",
         help="force a product out at a trust (repeatable)",
     )
-    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="solver time limit")
-    p.add_argument("--gap", type=float, metavar="REL", help="relative MIP gap, e.g. 0.005")
+    p.add_argument(
+        "--time-limit",
+        type=_setting("time_limit_s"),
+        metavar="SECONDS",
+        help=f"solver time limit, 0.1 to {MAX_TIME_LIMIT_S:,} (a week)",
+    )
+    p.add_argument(
+        "--gap", type=_setting("mip_gap"), metavar="REL", help="relative MIP gap, e.g. 0.005"
+    )
+    p.add_argument(
+        "--threads",
+        type=_setting("threads"),
+        metavar="N",
+        help=f"solver threads, 1 to {MAX_THREADS} (default 1: runs reproducible byte for byte)",
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -269,7 +353,11 @@ def _add_batch_outputs(p: argparse.ArgumentParser, plans: bool = True) -> None:
     if plans:
         p.add_argument("--plans", metavar="DIR", help="also write each run's plan as JSON")
     p.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)"
+        "--workers",
+        type=_number("int", hi=MAX_WORKERS),
+        default=1,
+        metavar="N",
+        help=f"local worker processes, 1 to {MAX_WORKERS} (default 1)",
     )
     p.add_argument(
         "--scheduler",
@@ -341,13 +429,23 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
 
 def _uncertainty_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=True, with_outputs=False)
-    p.add_argument("--samples", type=int, default=500, help="number of samples (default 500)")
-    p.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    p.add_argument(
+        "--samples",
+        type=_number("int", hi=MAX_SAMPLES),
+        default=500,
+        help=f"number of samples, 1 to {MAX_SAMPLES:,} (default 500)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_number("int", lo=0, hi=MAX_SEED),
+        default=2026,
+        help=f"random seed, 0 to {MAX_SEED:,} (default 2026)",
+    )
     p.add_argument(
         "--price-spread",
-        type=_share,
+        type=_number(lo=0, hi=1, read="percent"),
         default=0.2,
-        help="prices vary uniformly by +/- this share (default 0.2)",
+        help="prices vary uniformly by +/- this share, 0 to 1 (default 0.2)",
     )
     p.add_argument(
         "--probabilities",
@@ -361,7 +459,11 @@ def _uncertainty_options(p: argparse.ArgumentParser) -> None:
 def _rollout_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=False, with_outputs=False)
     _add_models_option(p, "all three")
-    p.add_argument("--years", type=int, help="decision years (default: the horizon)")
+    p.add_argument(
+        "--years",
+        type=_number("int"),
+        help="decision years, at most the horizon (default: the horizon)",
+    )
     p.add_argument(
         "--no-carry-over",
         action="store_true",
@@ -369,9 +471,9 @@ def _rollout_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ramp-months",
-        type=float,
+        type=_number(hi=MAX_RAMP_MONTHS),
         default=6.0,
-        help="months for a live product's benefit to ramp up (default 6)",
+        help=f"months for a live product's benefit to ramp up, 0 to {MAX_RAMP_MONTHS} (default 6)",
     )
     p.add_argument("--out", metavar="FILE", help="write the schedules (one row per adoption)")
     p.add_argument("--curve", metavar="FILE", help="write the cumulative benefit curves (CSV)")
@@ -394,16 +496,16 @@ def _explain_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-resolves",
-        type=int,
+        type=_number("int"),
         metavar="N",
         help="cap the re-solves (break-even prices, displacements)",
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=_number("int", hi=MAX_WORKERS),
         default=1,
         metavar="N",
-        help="local worker processes for the re-solves (default 1)",
+        help=f"local worker processes for the re-solves, 1 to {MAX_WORKERS} (default 1)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace existing tables and HTML pages"
@@ -421,15 +523,31 @@ def _template_options(p: argparse.ArgumentParser) -> None:
 
 def _generate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--icss", type=int, default=42, help="number of ICSs (default 42)")
-    p.add_argument("--trusts", type=int, default=120, help="number of trusts (default 120)")
+    p.add_argument(
+        "--icss",
+        type=_number("int", hi=MAX_GENERATED_ICSS),
+        default=42,
+        help=f"number of ICSs, 1 to {MAX_GENERATED_ICSS:,} (default 42)",
+    )
+    p.add_argument(
+        "--trusts",
+        type=_number("int", hi=MAX_GENERATED_TRUSTS),
+        default=120,
+        help=f"number of trusts, 1 to {MAX_GENERATED_TRUSTS:,} (default 120)",
+    )
     p.add_argument(
         "--products",
-        type=int,
+        type=_number("int", hi=MAX_GENERATED_PRODUCTS),
         default=None,
-        help="number of products (default: the shipped catalogue)",
+        help=f"number of products, 1 to {MAX_GENERATED_PRODUCTS:,} (default: the shipped "
+        "catalogue)",
     )
-    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument(
+        "--seed",
+        type=_number("int", lo=0, hi=MAX_SEED),
+        default=2026,
+        help=f"random seed, 0 to {MAX_SEED:,} (default 2026)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
 
 
@@ -465,7 +583,7 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     import yaml
 
     from planner.errors import Problem, ScenarioError
-    from planner.scenario import Lock, Scenario, load_scenario
+    from planner.scenario import Lock, Scenario, load_scenario, parse_yaml
 
     scenario = _read(load_scenario, args.scenario) if args.scenario else Scenario()
     changes: dict = {}
@@ -482,6 +600,7 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
         ("horizon_years", args.horizon),
         ("time_limit_s", args.time_limit),
         ("mip_gap", args.gap),
+        ("threads", args.threads),
     ]:
         if value is not None:
             changes[key] = value
@@ -503,8 +622,8 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
                     )
                 ]
             )
-        try:
-            overrides[key.strip()] = yaml.safe_load(value)
+        try:  # the value read as YAML, as in a scenario file (so no anchors or aliases)
+            overrides[key.strip()] = parse_yaml(value, "--set", key.strip())
         except yaml.YAMLError:
             overrides[key.strip()] = value
     return scenario.with_overrides(overrides) if overrides else scenario
@@ -717,8 +836,10 @@ def _write_table(args, table) -> None:
     if args.out:
         report.write_csv_frame(table, args.out)
     if args.parquet:
-        Path(args.parquet).parent.mkdir(parents=True, exist_ok=True)
-        report.safe_frame(table).to_parquet(args.parquet, index=False)
+        from planner.sheets import atomic_write
+
+        frame = report.safe_frame(table)
+        atomic_write(Path(args.parquet), lambda p: frame.to_parquet(p, index=False))
 
 
 def _finish_batch(args, table, plans) -> int:
@@ -736,15 +857,55 @@ def _finish_batch(args, table, plans) -> int:
     if not args.quiet:
         for row in summarise(table).itertuples(index=False):
             print(_summary_line(row))
-    for r in failed.itertuples():
+    lost = _not_finished(table)
+    for r in failed[~lost.loc[failed.index]].itertuples():
         print(
             f"run {r.run_id} ({r.scenario}, {r.ics}, {r.model}) {r.status}: {r.reason}",
             file=sys.stderr,
         )
+    if lost.any():
+        print(_not_finished_line(args, table, lost, "run_id", "run"), file=sys.stderr)
     if len(failed):
         print(f"{len(failed)} of {len(table)} runs failed", file=sys.stderr)
         return EXIT_RUNS_FAILED
     return EXIT_OK
+
+
+def _not_finished(table):
+    """Which rows of a run table are jobs a lost Dask scheduler (or a cancel) never returned."""
+    from planner.parallel import not_finished
+
+    return table["reason"].fillna("").astype(str).map(not_finished).astype(bool)
+
+
+def _not_finished_line(args, table, lost, id_column: str, noun: str) -> str:
+    """One line on jobs the Dask cluster never returned, and what was kept."""
+    from planner.parallel import SCHEDULER_LOST
+
+    reasons = table.loc[lost, "reason"]
+    cause = (
+        f"lost the Dask scheduler {args.scheduler}"
+        if (reasons == SCHEDULER_LOST).all()
+        else f"the Dask cluster {args.scheduler} cancelled some {noun}s"
+    )
+    kept = int((~lost).sum())
+    where = f" and are written to {args.out}" if kept and args.out else ""
+    return (
+        f"error: {cause}: {kept} of {len(table)} {noun}s finished{where}; not finished "
+        f"({int(lost.sum())}): {noun}s {_id_ranges(table.loc[lost, id_column])}"
+    )
+
+
+def _id_ranges(ids, limit: int = 20) -> str:
+    """Whole numbers as short ranges: ``2-5, 9, 12-13`` (the first ``limit`` ranges)."""
+    spans: list[list[int]] = []
+    for i in sorted(int(v) for v in ids):
+        if spans and i == spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans[:limit])
+    return text + (f" and {len(spans) - limit} more ranges" if len(spans) > limit else "")
 
 
 def _spread(row, figure: str) -> str:
@@ -775,6 +936,11 @@ def _check_workers(args) -> None:
         raise UsageError("--workers must be at least 1")
     if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://")):
         raise UsageError("--scheduler must look like tcp://HOST:PORT")
+    # a missing extra is said before any run starts, not after them all
+    if args.scheduler and importlib.util.find_spec("distributed") is None:
+        raise UsageError("--scheduler needs Dask: pip install 'planner[dask]'")
+    if getattr(args, "parquet", None) and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError("--parquet needs pyarrow: pip install 'planner[parquet]'")
 
 
 def cmd_sweep(args) -> int:
@@ -886,9 +1052,19 @@ def cmd_uncertainty(args) -> int:
         print(
             f"  base-case plan: {pounds(s['base_case_benefit_gbp'])} at central values, "
             f"expected {pounds(s['expected_base_plan_benefit_gbp'])} under uncertainty; it "
-            f"overspends in {s['base_plan_overspend_share']:.0%} of samples"
+            f"overspends in {percent(s['base_plan_overspend_share'], 0)} of samples"
         )
         print("  " + ranges_text(s))
+    table = result.samples
+    lost = _not_finished(table)
+    # samples without a plan are expected now and then; an error in one is not
+    broken = table[table["reason"].fillna("").astype(str).str.startswith("unexpected") & ~lost]
+    for r in broken.head(10).itertuples():
+        print(f"sample {r.sample} failed: {r.reason}", file=sys.stderr)
+    if len(broken) > 10:
+        print(f"and {len(broken) - 10} more samples failed like this", file=sys.stderr)
+    if lost.any():
+        print(_not_finished_line(args, table, lost, "sample", "sample"), file=sys.stderr)
     return EXIT_RUNS_FAILED if s["failed"] else EXIT_OK
 
 

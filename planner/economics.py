@@ -26,6 +26,7 @@ from planner.deprivation import (
     population_mix,
     trust_quintile,
 )
+from planner.errors import Problem, ScenarioError
 from planner.formatting import Names
 from planner.procurement import BuyingSetup, buying_setup, unit_names
 from planner.scenario import Scenario
@@ -265,6 +266,54 @@ def per_study_value(
     return health, time
 
 
+#: The settings behind each computed figure: named when a figure is not a finite number.
+_FIGURE_SETTINGS = {
+    "equity_weight": (
+        "the equity weights",
+        ("inequality_aversion", "qale_least_deprived_years", "qale_gap_years"),
+    ),
+    "health_gbp": ("the health benefit", ("qaly_value_gbp", "horizon_years", "discount_rate")),
+    "time_gbp": (
+        "the value of radiologist time",
+        ("radiologist_hour_gbp", "vacancy_premium", "horizon_years", "discount_rate"),
+    ),
+    "implementation_gbp": ("the implementation cost", ("discount_rate",)),
+    "licence_gbp": ("the licence cost", ("horizon_years", "discount_rate")),
+    "platform_gbp": (
+        "the platform cost",
+        ("platform_setup_gbp", "platform_gbp_per_year", "horizon_years", "discount_rate"),
+    ),
+}
+
+
+def check_finite(figures: dict[str, np.ndarray], scenario: Scenario) -> None:
+    """Refuse figures that overflowed (inf or nan), naming the settings they come from.
+
+    The scenario's bounds keep every figure finite for valid data; this is the backstop, so
+    an overflow is reported as the setting behind it, never as a solver failure.
+
+    Raises:
+        ScenarioError: One problem per figure that is not finite.
+    """
+    problems = []
+    for column, values in figures.items():
+        if np.isfinite(np.asarray(values, dtype=float)).all():
+            continue
+        what, names = _FIGURE_SETTINGS[column]
+        given = ", ".join(f"{n} = {getattr(scenario, n):g}" for n in names)
+        problems.append(
+            Problem(
+                "scenario",
+                None,
+                names[0],
+                f"{what} is too large to compute with {given}",
+                "give smaller values of these settings",
+            )
+        )
+    if problems:
+        raise ScenarioError(problems)
+
+
 def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None) -> Options:
     """Build the options table for ``model`` (default: the scenario's model)."""
     model = model or scenario.model
@@ -359,6 +408,14 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
     table = table[keep].reset_index(drop=True)
 
     platform_cost = platform_value(scenario, route, lead)
+    check_finite(
+        {
+            **{c: table[c].to_numpy() for c in _FIGURE_SETTINGS if c in table},
+            "equity_weight": weight.to_numpy(),
+            "platform_gbp": np.array([platform_cost]),
+        },
+        scenario,
+    )
     trust_frame = pd.DataFrame(
         {
             "ics": trusts["ics_code"],

@@ -1,8 +1,8 @@
 """Write an explanation to a folder: its tables as CSV and one HTML page per trust.
 
 The explanation itself is computed by :mod:`planner.explain` (tables, no files); this
-module only writes. Nothing is written if any target exists and ``overwrite`` is False,
-and each file is written atomically (:mod:`planner.sheets`).
+module only writes. Nothing is written if any target is a link, or exists and ``overwrite``
+is False, and each file is written atomically (:mod:`planner.sheets`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from planner.data import Dataset
 from planner.explain import Explanation
 from planner.plan import Plan
-from planner.sheets import refuse_existing, write_csv_frame
+from planner.sheets import check_targets, write_csv_frame
 from planner.summary_html import summary_paths, write_trust_summaries
 
 
@@ -45,8 +45,7 @@ def write_explanation(
     out = Path(out_dir)
     tables = {out / f"{name}.csv": frame for name, frame in explanation.tables().items()}
     pages_dir = out / "trusts"
-    if not overwrite:
-        refuse_existing([*tables, *summary_paths(explanation, pages_dir, trusts).values()])
+    check_targets([*tables, *summary_paths(explanation, pages_dir, trusts).values()], overwrite)
     pages = write_trust_summaries(
         dataset, plan, explanation, pages_dir, trusts=trusts, overwrite=overwrite
     )

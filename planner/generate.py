@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.sheets import refuse_existing
+from planner.sheets import check_targets, write_bytes
 
 #: Table names in the order they are written; each is written as ``<name>.csv``.
 TABLES = ("icss", "trusts", "products", "price_tiers", "deployments")
@@ -285,7 +285,8 @@ def write_tables(
 
     Files are written with a header row, comma separators, LF line endings and no index,
     so the same tables always give byte-identical files. Nothing is written if any target
-    file exists and ``overwrite`` is false.
+    file exists and ``overwrite`` is false, or if any target is a symbolic link (even with
+    ``overwrite``). Each file is written atomically (:func:`planner.sheets.atomic_write`).
 
     Args:
         tables: Tables keyed by name, as returned by :func:`generate_tables`; all five names
@@ -297,7 +298,9 @@ def write_tables(
         The path written for each table name.
 
     Raises:
-        FileExistsError: If a target file exists and ``overwrite`` is false.
+        FileExistsError: If a target file exists and ``overwrite`` is false, or a target is
+            a symbolic link or not a regular file.
+        OSError: If a file cannot be written (naming that file).
         ValueError: If a table is missing, unknown or has columns other than the dictionary's.
     """
     missing = [name for name in TABLES if name not in tables]
@@ -317,11 +320,9 @@ def write_tables(
 
     out = Path(out_dir)
     paths = {name: out / f"{name}.csv" for name in TABLES}
-    if not overwrite:
-        refuse_existing(paths.values())
-    out.mkdir(parents=True, exist_ok=True)
+    check_targets(paths.values(), overwrite)
     for name, path in paths.items():
-        path.write_bytes(table_to_csv(tables[name]).encode("utf-8"))
+        write_bytes(path, table_to_csv(tables[name]).encode("utf-8"))
     return paths
 
 

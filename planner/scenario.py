@@ -16,6 +16,7 @@ import functools
 import math
 import numbers
 import re
+import reprlib
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -32,6 +33,17 @@ FLOOR_TARGETS = ("all", "core20", "core20_trusts")
 
 #: Where problems found while constructing a scenario are reported (loaders relabel them).
 _HERE = "scenario"
+
+#: The largest amount of money any setting may hold, in pounds (£1 trillion: several years
+#: of the whole NHS budget; larger figures are typing slips that would break the arithmetic).
+MAX_GBP = 1e12
+#: The most solver threads a scenario may ask for (a fixed bound, so a scenario file valid on
+#: one machine is valid on all; HiGHS gains little beyond a few threads).
+MAX_THREADS = 64
+#: The longest solver time limit, in seconds (one week).
+MAX_TIME_LIMIT_S = 7 * 24 * 3600
+#: The largest scenario or batch file read, in bytes (settings take a few kilobytes).
+MAX_SETTINGS_FILE_BYTES = 1_000_000
 
 
 def setting(
@@ -50,9 +62,10 @@ def setting(
     The bounds and choices are checked whenever a settings class is constructed (see
     :func:`check_settings`). ``kind`` follows from the default unless given: ``choice``
     (text, one of ``choices``), ``bool``, ``int`` (a whole number) or ``float``; the others
-    are ``money`` (pounds, None allowed, text such as ``2.5m`` read as money), ``amounts``
-    (None or a list of money), ``scores`` (ascending IMD cut points), ``code`` (text),
-    ``locks`` and ``routes``. ``hint`` ends the fix given for a bad value.
+    are ``money`` (pounds, None allowed, text such as ``2.5m`` read as money, at most
+    :data:`MAX_GBP` unless ``hi`` says otherwise), ``amounts`` (None or a list of money),
+    ``scores`` (ascending IMD cut points), ``code`` (text), ``locks`` and ``routes``.
+    ``hint`` ends the fix given for a bad value.
     """
     if kind is None:
         if choices:
@@ -65,18 +78,27 @@ def setting(
             kind = "float"
         else:
             raise TypeError(f"setting default {default!r} needs kind=")
+    if kind == "money" and hi is None:
+        hi = MAX_GBP
     meta = {
         "doc": doc,
+        "choices": choices,
+        "default": default,
+        **_bounds(kind, lo, hi, hint),
+    }
+    return field(default=default, default_factory=default_factory, metadata=meta)
+
+
+def _bounds(kind: str, lo, hi, hint: str = "") -> dict:
+    """What a number check reads: the kind, the bounds (None = none) and the fix's ending."""
+    return {
+        "kind": kind,
         "lo": lo,
         "hi": hi,
-        "choices": choices,
-        "kind": kind,
         "hint": hint,
-        "default": default,
         "least": -math.inf if lo is None else lo,
         "most": math.inf if hi is None else hi,
     }
-    return field(default=default, default_factory=default_factory, metadata=meta)
 
 
 _MONEY_RE = re.compile(r"^£?\s*([0-9][0-9,]*\.?[0-9]*|\.[0-9]+)\s*([kKmMbB]?)$")
@@ -89,19 +111,19 @@ def parse_money(text: str | float | int) -> float:
         ValueError: If the text is not a non-negative amount.
     """
     if isinstance(text, bool):
-        raise ValueError(f"{text!r} is not an amount of money")
+        raise ValueError(f"{_shown(text)} is not an amount of money")
     if isinstance(text, int | float):
         value = float(text)
     else:
         m = _MONEY_RE.match(str(text).strip())
         if not m:
-            raise ValueError(f"{text!r} is not an amount of money (write e.g. 2.5m, 750k)")
+            raise ValueError(f"{_shown(text)} is not an amount of money (write e.g. 2.5m, 750k)")
         value = (
             float(m.group(1).replace(",", ""))
             * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
         )
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{text!r} is not a non-negative amount of money")
+        raise ValueError(f"{_shown(text)} is not a non-negative amount of money")
     return value
 
 
@@ -111,19 +133,37 @@ def parse_money(text: str | float | int) -> float:
 _NOUNS = {"int": "a whole number", "float": "a number", "money": "an amount in pounds"}
 
 
-def _num(x) -> str:
-    """A number as messages show it: 0.035, 7, 2,000,000."""
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 40
+_SHORT.maxlevel = 3
+
+
+def _shown(value) -> str:
+    """A value as messages quote it, cut short: a file may hold a huge or deep one."""
+    if type(value) is int and value.bit_length() > 128:
+        return f"a number of about {value.bit_length() * 0.30103:.0f} digits"
     try:
-        if float(x).is_integer() and abs(x) >= 1e5:
-            return f"{x:,.0f}"
-    except (OverflowError, ValueError):
-        return str(x)
-    return f"{x:g}"
+        return _SHORT.repr(value)
+    except ValueError:  # an integer of thousands of digits deep inside
+        return "a value too large to show"
+
+
+def _num(x) -> str:
+    """A number as messages show it: 0.035, 7, 2,000,000, 1e+20."""
+    try:
+        f = float(x)
+    except (OverflowError, ValueError, TypeError):
+        return _shown(x)
+    if f.is_integer() and 1e5 <= abs(f) < 1e15:
+        return f"{f:,.0f}"
+    return f"{f:g}"
 
 
 def _allowed(meta) -> str:
     """What a numeric setting allows, in words: 'a number from 0 to 1'."""
     noun, lo, hi = _NOUNS[meta["kind"]], meta["lo"], meta["hi"]
+    if meta["kind"] == "money" and lo is not None and hi is not None:
+        return f"{noun} of at least {_num(lo)} and at most {_num(hi)}"
     if lo is not None and hi is not None:
         return f"{noun} from {_num(lo)} to {_num(hi)}"
     if lo is not None:
@@ -151,7 +191,9 @@ def _check_number(name, meta, value, where, problems):
             x = None
     try:
         if x is None:
-            bad = f"{value!r} is not " + ("an amount of money" if kind == "money" else "a number")
+            bad = f"{_shown(value)} is not " + (
+                "an amount of money" if kind == "money" else "a number"
+            )
         elif not math.isfinite(x):
             bad = f"{_num(x)} is not a finite number"
         elif kind == "int" and not float(x).is_integer():
@@ -163,7 +205,7 @@ def _check_number(name, meta, value, where, problems):
         else:
             return int(x) if kind == "int" else float(x)
     except OverflowError:
-        bad = f"{value!r} is not a finite number"
+        bad = f"{_shown(value)} is not a finite number"
     problems.append(Problem(where, None, name, bad, "give " + _allowed(meta) + meta["hint"]))
     return value
 
@@ -174,23 +216,19 @@ def _check_money(name, meta, value, where, problems):
         return None
     if isinstance(value, str):
         try:
-            return parse_money(value)
+            amount = parse_money(value)
         except ValueError:
             fix = "give " + _allowed(meta) + meta["hint"]
-            problems.append(Problem(where, None, name, f"{value!r} is not an amount of money", fix))
+            problems.append(
+                Problem(where, None, name, f"{_shown(value)} is not an amount of money", fix)
+            )
             return value
+        return _check_number(name, meta, amount, where, problems)  # within the bounds
     return _check_number(name, meta, value, where, problems)
 
 
 #: One yearly amount of a list of money (``amounts`` settings).
-_AMOUNT = {
-    "kind": "money",
-    "lo": 0,
-    "hi": None,
-    "least": 0,
-    "most": math.inf,
-    "hint": ", e.g. 2.5m or 750k",
-}
+_AMOUNT = _bounds("money", 0, MAX_GBP, ", e.g. 2.5m or 750k")
 
 
 def _check_amounts(name, meta, value, where, problems):
@@ -199,7 +237,9 @@ def _check_amounts(name, meta, value, where, problems):
         return None
     if isinstance(value, str) or not isinstance(value, list | tuple):
         problems.append(
-            Problem(where, None, name, f"{value!r} is not a list of amounts", "e.g. [1m, 500k]")
+            Problem(
+                where, None, name, f"{_shown(value)} is not a list of amounts", "e.g. [1m, 500k]"
+            )
         )
         return value
     out = []
@@ -217,7 +257,7 @@ def _check_bool(name, meta, value, where, problems):
     if value is True or value is False:
         return value
     problems.append(
-        Problem(where, None, name, f"{value!r} is not true or false", "write true or false")
+        Problem(where, None, name, f"{_shown(value)} is not true or false", "write true or false")
     )
     return value
 
@@ -231,7 +271,7 @@ def _check_choice(name, meta, value, where, problems):
             where,
             None,
             name,
-            f"{value!r} is not allowed",
+            f"{_shown(value)} is not allowed",
             "use one of " + ", ".join(meta["choices"]),
         )
     )
@@ -243,7 +283,9 @@ def _check_code(name, meta, value, where, problems):
     if isinstance(value, str) and value:
         return value
     problems.append(
-        Problem(where, None, name, f"{value!r} is not a code", "give the code as in the dataset")
+        Problem(
+            where, None, name, f"{_shown(value)} is not a code", "give the code as in the dataset"
+        )
     )
     return value
 
@@ -254,7 +296,7 @@ def _check_scores(name, meta, value, where, problems):
     n = len(default)
     fix = f"give {n} increasing scores between 0 and 100, e.g. {list(default)}"
     if isinstance(value, str) or not isinstance(value, list | tuple) or len(value) != n:
-        problems.append(Problem(where, None, name, f"{value!r} is not a list of {n}", fix))
+        problems.append(Problem(where, None, name, f"{_shown(value)} is not a list of {n}", fix))
         return value
     try:
         out = tuple(float(v) for v in value if not isinstance(v, bool))
@@ -263,7 +305,7 @@ def _check_scores(name, meta, value, where, problems):
     ok = len(out) == n and all(math.isfinite(v) and 0 <= v <= 100 for v in out)
     if not ok or any(b <= a for a, b in zip(out, out[1:], strict=False)):
         problems.append(
-            Problem(where, None, name, f"{list(value)!r} are not increasing scores", fix)
+            Problem(where, None, name, f"{_shown(list(value))} are not increasing scores", fix)
         )
         return value
     return out
@@ -391,6 +433,44 @@ def check_settings(obj, where: str) -> None:
             object.__setattr__(obj, name, new)
     if problems:
         raise ScenarioError(problems)
+
+
+def check_setting(name: str, value: Any, settings: type | None = None, hint: str | None = None):
+    """Check one value for the setting ``name`` as the constructor does; return its normal form.
+
+    ``settings`` is the settings class (default :class:`Scenario`); ``hint``, if given,
+    replaces the end of the fix (a command-line option has no "leave it empty").
+
+    Raises:
+        ScenarioError: Naming the setting, the value, what is allowed and the fix.
+    """
+    for spec_name, meta, check in _specs(settings or Scenario):
+        if spec_name == name:
+            if hint is not None:
+                meta = {**meta, "hint": hint}
+            problems: list[Problem] = []
+            out = check(name, meta, value, _HERE, problems)
+            if problems:
+                raise ScenarioError(problems)
+            return out
+    raise KeyError(name)
+
+
+def check_number(name: str, value: Any, *, kind: str = "float", lo=None, hi=None, hint: str = ""):
+    """Check a number that is not a setting (a command-line option) as settings are checked.
+
+    ``kind`` is ``int``, ``float`` or ``money``; text is read as a number (or as money), and
+    nan, infinity, fractions for ``int`` and values outside ``lo``..``hi`` are refused.
+
+    Raises:
+        ScenarioError: Naming ``name``, the value, what is allowed and the fix.
+    """
+    problems: list[Problem] = []
+    meta = _bounds(kind, lo, hi, hint)
+    out = _CHECKS[kind](name, meta, value, name, problems)
+    if problems:
+        raise ScenarioError(problems)
+    return out
 
 
 def _make(cls, data: dict, where: str, prefix: str, problems: list[Problem]):
@@ -531,12 +611,14 @@ class Scenario:
         25000.0,
         "Value of one QALY in pounds (NICE threshold range £20,000 to £30,000; midpoint)",
         lo=0,
+        hi=MAX_GBP,
     )
     radiologist_hour_gbp: float = setting(
         110.0,
         "Value of one consultant radiologist hour released (about £100 to £130: "
         "Insights into Imaging 2023)",
         lo=0,
+        hi=MAX_GBP,
     )
     vacancy_premium: float = setting(
         1.0,
@@ -551,9 +633,13 @@ class Scenario:
         "One-off cost of an AI deployment platform at a trust without one "
         "(assumption, within the £20k to £150k integration range)",
         lo=0,
+        hi=MAX_GBP,
     )
     platform_gbp_per_year: float = setting(
-        25000.0, "Annual cost of running the deployment platform at one trust (assumption)", lo=0
+        25000.0,
+        "Annual cost of running the deployment platform at one trust (assumption)",
+        lo=0,
+        hi=MAX_GBP,
     )
     equity_weight: float = setting(
         0.0,
@@ -570,6 +656,7 @@ class Scenario:
         "Quality-adjusted life expectancy of the least deprived fifth (assumption "
         "consistent with Love-Koh et al. 2015)",
         lo=1,
+        hi=120,
     )
     qale_gap_years: float = setting(
         11.0,
@@ -582,6 +669,7 @@ class Scenario:
         "Pounds of benefit the objective trades for raising the lowest trust coverage "
         "from 0 to 100% (0 = off)",
         lo=0,
+        hi=MAX_GBP,
     )
     coverage_floor: float = setting(
         0.0,
@@ -640,14 +728,38 @@ class Scenario:
         default_factory=_default_routes,
     )
     marginal_step_gbp: float = setting(
-        100000.0, "Budget step used to value more money (re-solve with this much more)", lo=0
+        100000.0,
+        "Budget step used to value more money (re-solve with this much more)",
+        lo=0,
+        hi=MAX_GBP,
     )
-    time_limit_s: float = setting(60.0, "Solver time limit in seconds", lo=0.1)
+    time_limit_s: float = setting(60.0, "Solver time limit in seconds", lo=0.1, hi=MAX_TIME_LIMIT_S)
     mip_gap: float = setting(1e-4, "Relative MIP gap at which the solver may stop", lo=0, hi=1)
-    threads: int = setting(1, "Solver threads (1 keeps runs byte-for-byte reproducible)", lo=1)
+    threads: int = setting(
+        1,
+        "Solver threads (1 keeps runs byte-for-byte reproducible)",
+        lo=1,
+        hi=MAX_THREADS,
+    )
 
     def __post_init__(self) -> None:
         check_settings(self, _HERE)
+        worst = self.qale_least_deprived_years - self.qale_gap_years
+        if worst < 1:
+            # the most deprived fifth's QALE must be positive for the Atkinson weights
+            raise ScenarioError(
+                [
+                    Problem(
+                        _HERE,
+                        None,
+                        "qale_gap_years",
+                        f"{_num(self.qale_gap_years)} leaves the most deprived fifth a "
+                        f"quality-adjusted life expectancy of {_num(worst)} years",
+                        "give a gap at least 1 year less than qale_least_deprived_years "
+                        f"({_num(self.qale_least_deprived_years)})",
+                    )
+                ]
+            )
 
     def __hash__(self) -> int:
         return hash(_freeze(self.to_dict()))
@@ -685,6 +797,20 @@ class Scenario:
                         ]
                     )
                 target = target[p]
+            if not isinstance(target, dict):
+                parent = ".".join(parts[:-1])
+                what = "a list" if isinstance(target, list) else "a single value"
+                raise ScenarioError(
+                    [
+                        Problem(
+                            "override",
+                            None,
+                            key,
+                            f"{parent} is {what}, not a table of settings",
+                            f"set {parent} itself, e.g. {parent}=VALUE (see the README)",
+                        )
+                    ]
+                )
             target[parts[-1]] = value
         return from_dict(data, source="override")
 
@@ -729,6 +855,121 @@ def from_dict(data: dict, source: str = _HERE) -> Scenario:
     return scenario
 
 
+class _AliasRefused(Exception):
+    """A YAML anchor (``&name``) or alias (``*name``) in settings; ``line`` counts from 1."""
+
+    def __init__(self, line: int):
+        self.line = line
+        super().__init__(f"line {line}")
+
+
+class _SettingsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing anchors and aliases.
+
+    Settings never need them, and nested aliases ("billion laughs") make a small file a
+    value of billions of items once anything walks it (a check, a message, a hash).
+    """
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, source: str, key: str | None = None) -> Any:
+    """Parse settings written in YAML: plain data only, without anchors or aliases.
+
+    ``source`` (and ``key``, for one ``--set`` value) locate the problems.
+
+    Raises:
+        ScenarioError: For an anchor or alias, or values nested too deeply.
+        yaml.YAMLError: For bad syntax (callers say where, or read the text as it is).
+    """
+    loader = _SettingsLoader(text)
+    try:
+        return loader.get_single_data()
+    except _AliasRefused as exc:
+        problem = "uses a YAML anchor or alias (&name or *name)"
+        fix = "write each value out in full"
+        line = None if key is not None else exc.line
+        raise ScenarioError([Problem(source, line, key, problem, fix)]) from None
+    except RecursionError:
+        raise ScenarioError([_too_deep(source, key)]) from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        # PyYAML's constructors: a date such as 2024-13-45, !!int abc, a 5,000-digit number
+        raise ScenarioError([_unreadable(source, key, exc)]) from None
+    finally:
+        loader.dispose()
+
+
+def _unreadable(source: str, key: str | None, exc: Exception) -> Problem:
+    return Problem(
+        source,
+        None,
+        key,
+        f"holds a value that cannot be read ({_shown(str(exc))})",
+        "write numbers, dates and text as plain values",
+    )
+
+
+def _too_deep(source: str, key: str | None = None) -> Problem:
+    return Problem(
+        source, None, key, "holds values nested too deeply", "settings nest a few levels at most"
+    )
+
+
+def read_settings_file(path: str | Path, toml: bool = False) -> Any:
+    """Read a settings file (a scenario or a batch file): YAML, or TOML if ``toml``.
+
+    At most :data:`MAX_SETTINGS_FILE_BYTES` are read, and YAML anchors and aliases are
+    refused (:func:`parse_yaml`), so a hostile file costs little time or memory.
+
+    Raises:
+        ScenarioError: If the file is missing, too large or not UTF-8, or holds an anchor,
+            an alias, values nested too deeply or a value that cannot be read.
+        yaml.YAMLError, tomllib.TOMLDecodeError: For bad syntax (callers say where).
+        OSError: If it cannot be read for another reason (permissions, a folder).
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_SETTINGS_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ScenarioError(
+            [Problem(name, None, None, "file not found", "check the path")]
+        ) from None
+    if len(raw) > MAX_SETTINGS_FILE_BYTES:
+        raise ScenarioError(
+            [
+                Problem(
+                    name,
+                    None,
+                    None,
+                    f"is larger than {MAX_SETTINGS_FILE_BYTES:,} bytes",
+                    "a settings file holds a few kilobytes; check that this is the right file",
+                )
+            ]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(
+            [Problem(name, None, None, "file is not UTF-8 text", "save it as UTF-8")]
+        ) from None
+    if not toml:
+        return parse_yaml(text, name)
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError([_too_deep(name)]) from None
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError as exc:  # an integer of thousands of digits
+        raise ScenarioError([_unreadable(name, None, exc)]) from None
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Load a scenario from a ``.yaml``/``.yml`` or ``.toml`` file.
 
@@ -738,18 +979,7 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     name = path.name
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(
-            [Problem(name, None, None, "file not found", "check the path")]
-        ) from None
-    except UnicodeDecodeError:
-        raise ScenarioError(
-            [Problem(name, None, None, "file is not UTF-8 text", "save it as UTF-8")]
-        ) from None
-    try:
-        is_toml = path.suffix.lower() == ".toml"
-        data = tomllib.loads(text) if is_toml else (yaml.safe_load(text) or {})
+        data = read_settings_file(path, toml=path.suffix.lower() == ".toml")
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise ScenarioError(
@@ -763,6 +993,8 @@ def load_scenario(path: str | Path) -> Scenario:
                 )
             ]
         ) from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise ScenarioError(
             [

@@ -22,7 +22,7 @@ from planner.explain import Explanation
 from planner.explain_text import price_cut_text
 from planner.formatting import money, percent, pounds, use_case_name
 from planner.plan import Plan
-from planner.sheets import refuse_existing, write_text
+from planner.sheets import check_targets, write_text
 
 MODEL_WORDS = {
     "local": "each trust buying on its own",
@@ -346,7 +346,8 @@ def write_trust_summaries(
     """Write one summary per trust as ``<trust_code>.html`` in ``out_dir``.
 
     Each file is written to a temporary name and moved into place, so a failure never leaves
-    half a file. Nothing is written if any target exists and ``overwrite`` is False.
+    half a file. Nothing is written if any target is a link, or exists and ``overwrite`` is
+    False.
 
     Args:
         dataset: The dataset the plan was made from.
@@ -364,8 +365,7 @@ def write_trust_summaries(
         ValueError: If a trust is not in the plan or was not explained.
     """
     paths = summary_paths(explanation, out_dir, trusts)
-    if not overwrite:
-        refuse_existing(paths.values())
+    check_targets(paths.values(), overwrite)
     pages = [trust_summary_html(dataset, plan, explanation, code) for code in paths]
     for path, page in zip(paths.values(), pages, strict=True):
         write_text(path, page)

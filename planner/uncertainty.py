@@ -99,6 +99,15 @@ def run_sample(dataset: Dataset, job: SampleJob) -> dict:
     }
 
 
+def failed_sample(job: SampleJob, reason: str) -> dict:
+    """The row of a sample that never came back, its figures missing.
+
+    For example an unexpected error inside it, or a lost Dask scheduler (see
+    :mod:`planner.parallel`).
+    """
+    return {"sample": job.index, "status": "failed", "reason": reason, "adoptions": []}
+
+
 @dataclass
 class PSAResult:
     """The outcome of a probabilistic sensitivity analysis.
@@ -143,7 +152,13 @@ def run_psa(
     )
     jobs = [SampleJob(i, seed, scenario, model, price_spread, base_plan) for i in range(samples)]
     rows = run_jobs(
-        run_sample, dataset, jobs, workers=workers, scheduler=scheduler, progress=progress
+        run_sample,
+        dataset,
+        jobs,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        on_error=failed_sample,
     )
     chosen: dict[tuple[str, str], int] = {}
     for r in rows:
@@ -158,10 +173,16 @@ def run_psa(
         ],
         columns=["trust", "product", "probability", "in_base_plan"],
     )
+    columns = ["sample", "base_plan_benefit_gbp", "base_plan_cost_gbp"]
+    columns += ["base_plan_within_budget", "status", "reason", "benefit_gbp", "cost_gbp"]
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "adoptions"} for r in rows])
+    table = table.reindex(columns=columns + [c for c in table.columns if c not in columns])
     benefit = (
         table.loc[table["status"] != "failed", "benefit_gbp"] if len(ok) else pd.Series(dtype=float)
     )
+    # a sample that never came back has no base-plan figures: judge on the others
+    base_benefit = table["base_plan_benefit_gbp"].dropna().astype(float)
+    within = table["base_plan_within_budget"].dropna().astype(bool)
     summary = {
         "samples": samples,
         "failed": samples - len(ok),
@@ -173,12 +194,19 @@ def run_psa(
         "p05_benefit_gbp": float(benefit.quantile(0.05)) if len(benefit) else None,
         "p50_benefit_gbp": float(benefit.quantile(0.5)) if len(benefit) else None,
         "p95_benefit_gbp": float(benefit.quantile(0.95)) if len(benefit) else None,
-        "expected_base_plan_benefit_gbp": float(table["base_plan_benefit_gbp"].mean()),
-        "base_plan_p05_benefit_gbp": float(table["base_plan_benefit_gbp"].quantile(0.05)),
-        "base_plan_p95_benefit_gbp": float(table["base_plan_benefit_gbp"].quantile(0.95)),
-        "base_plan_overspend_share": float(1 - table["base_plan_within_budget"].mean()),
+        "expected_base_plan_benefit_gbp": _stat(base_benefit, "mean"),
+        "base_plan_p05_benefit_gbp": _stat(base_benefit, 0.05),
+        "base_plan_p95_benefit_gbp": _stat(base_benefit, 0.95),
+        "base_plan_overspend_share": float(1 - within.mean()) if len(within) else None,
     }
     return PSAResult(table, adoption, summary)
+
+
+def _stat(values: pd.Series, which: str | float) -> float | None:
+    """The mean (``"mean"``) or a quantile of ``values``; None when there are none."""
+    if not len(values):
+        return None
+    return float(values.mean() if which == "mean" else values.quantile(which))
 
 
 def ranges_text(summary: dict) -> str:

@@ -920,7 +920,7 @@ def test_an_output_under_a_file_cannot_be_written(tmp_path, capsys):
         "afile/out/plan.json",
     )  # fmt: skip
     assert (proc.returncode, proc.stdout) == (6, "")
-    assert proc.stderr == "error: could not write afile/out: Not a directory\n"
+    assert proc.stderr == "error: could not write afile/out/plan.json: afile/out is not a folder\n"
 
 
 class FullDisk:
