@@ -18,9 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner import readers
 from planner.errors import DataError, Problem, ProblemLog
 from planner.formatting import Names
+from planner.readers import (
+    MAX_UPLOAD_BYTES,
+    csv_rows,
+    megabytes,
+    read_csv_file,
+    read_workbook_file,
+    workbook_sheets,
+    zip_tables,
+)
 from planner.schema import FILES, ColumnSpec, columns
 from planner.sheets import refuse_existing, write_text, write_xlsx_sheets
 
@@ -687,7 +695,7 @@ def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
                     Problem(table.name, None, None, "file is missing", f"add {name}.csv ({hint})")
                 )
                 continue
-            rows = readers.read_csv_file(table, name, problems)
+            rows = read_csv_file(table, name, problems)
             if rows is not None:
                 raw[name] = rows
     else:
@@ -703,7 +711,7 @@ def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
                     )
                 ]
             )
-        raw = readers.read_workbook_file(path, problems, hint)
+        raw = read_workbook_file(path, problems, hint)
         labels = {name: f"{path.name} sheet {name}" for name in FILES}
     if problems:
         raise DataError(problems)
@@ -746,15 +754,14 @@ def load_upload(name: str, content: bytes) -> Dataset:
             fail validation (every problem listed).
     """
     label = Path(name).name or "upload"
-    if len(content) > readers.MAX_UPLOAD_BYTES:
+    if len(content) > MAX_UPLOAD_BYTES:
         raise DataError(
             [
                 Problem(
                     label,
                     None,
                     None,
-                    f"is {readers.megabytes(len(content))} (at most "
-                    f"{readers.megabytes(readers.MAX_UPLOAD_BYTES)})",
+                    f"is {megabytes(len(content))} (at most {megabytes(MAX_UPLOAD_BYTES)})",
                     "upload only the five tables",
                 )
             ]
@@ -762,7 +769,7 @@ def load_upload(name: str, content: bytes) -> Dataset:
     problems = ProblemLog()
     suffix = Path(label).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        raw = readers.workbook_sheets(content, label, problems, UPLOAD_TEMPLATE_HINT)
+        raw = workbook_sheets(content, label, problems, UPLOAD_TEMPLATE_HINT)
         if problems:
             raise DataError(problems)
         return parse_tables(raw, {n: f"{label} sheet {n}" for n in FILES}, label)
@@ -778,7 +785,7 @@ def load_upload(name: str, content: bytes) -> Dataset:
                 )
             ]
         )
-    members = readers.zip_tables(content, label, problems)
+    members = zip_tables(content, label, problems)
     if problems:
         raise DataError(problems)
     raw = {}
@@ -795,7 +802,7 @@ def load_upload(name: str, content: bytes) -> Dataset:
                 )
             )
             continue
-        rows = readers.csv_rows(data, table, f"{table}.csv", problems)
+        rows = csv_rows(data, table, f"{table}.csv", problems)
         if rows is not None:
             raw[table] = rows
     if problems:

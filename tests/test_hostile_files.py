@@ -393,3 +393,33 @@ def test_shipped_data_still_loads_after_the_limits(tmp_path):
     assert len(load_upload("data.xlsx", workbook(tmp_path / "d.xlsx").read_bytes()).trusts) == 8
     shutil.copytree(ROOT / "data" / "england", tmp_path / "england")
     assert len(load_dataset(tmp_path / "england").icss) == 42
+
+
+# ---------------------------------------------------------------------------------------
+# 9. scenario files: a YAML alias bomb and an oversized file
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """A billion-laughs scenario: each anchor repeats the last ten times (10^9 at 9 levels)."""
+    lines = ['a0: &a0 ["lol"]']
+    for k in range(1, levels + 1):
+        lines.append(f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 10) + "]")
+    lines.append(f"budget_gbp: *a{levels}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_without_expanding_it(tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(alias_bomb())
+    assert bomb.stat().st_size < 2_000
+    command = [sys.executable, "-m", "planner.cli", "solve", "--data", str(DEFAULT)]
+    text = assert_refused(measure(*command, "--scenario", str(bomb)), "bomb.yaml", "alias")
+    assert "lol" not in text  # the value is never expanded into the message
+    assert len(text) < 2_000
+
+
+def test_an_oversized_scenario_file_is_refused_unread(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_text("budget_gbp: 2m\n" + "# padding\n" * 200_000)
+    command = [sys.executable, "-m", "planner.cli", "solve", "--data", str(DEFAULT)]
+    assert_refused(measure(*command, "--scenario", str(big)), "big.yaml", "1,000,000 bytes")
