@@ -9,6 +9,7 @@ from app_pages.shared import (
     equity_notes,
     gbp,
     gbp_short,
+    next_step_value,
     pct,
     show_error,
     solve_plan,
@@ -99,19 +100,15 @@ cols[4].metric(
 # filled at the end, so the figures redraw before the fairness re-solves run
 equity_slot = st.container()
 gain = plan.greedy.get("gain_gbp")
-marginal = plan.marginal or {}
 summary = [f"The plan is **{status_text(plan.status, plan.gap)}**."]
 if gain is not None:
     summary.append(
         f"The optimiser gains **{gbp(gain)}** over buying in order of benefit per pound "
         "until the money runs out."
     )
-if marginal.get("extra_benefit_gbp") is not None:
-    summary.append(
-        f"The next {gbp(marginal.get('step_gbp'))} would add "
-        f"**{gbp(marginal.get('extra_benefit_gbp'))}** of benefit."
-    )
 st.markdown(" ".join(summary))
+# filled at the end too: what more money would buy takes one more solve
+marginal_slot = st.empty()
 
 st.plotly_chart(plots.plan_heatmap(plan, dataset), key="heatmap", width="stretch")
 st.plotly_chart(plots.trust_bars(plan), key="trust_bars", width="stretch")
@@ -179,6 +176,12 @@ c3.download_button(
 )
 
 if plan.scenario == ctx.scenario:  # findings of the plan shown, not of the last valid one
+    marginal = next_step_value(ctx.source, ctx.ics, ctx.scenario) or {}
+    if marginal.get("extra_benefit_gbp") is not None:
+        marginal_slot.markdown(
+            f"The next {gbp(marginal.get('step_gbp'))} would add "
+            f"**{gbp(marginal.get('extra_benefit_gbp'))}** of benefit."
+        )
     with equity_slot:
         for finding in equity_notes(ctx.source, ctx.ics, ctx.scenario):
             (st.info if finding.kind == "local_weights" else st.warning)(finding.sentence)

@@ -150,6 +150,14 @@ def solve_plan(source: str, ics: str, scenario: planner.Scenario) -> planner.Pla
     return planner.solve(dataset_for(source).subset([ics]), scenario)
 
 
+@st.cache_data(show_spinner="Working out what more money would buy (re-solving)...", max_entries=64)
+def next_step_value(source: str, ics: str, scenario: planner.Scenario) -> dict | None:
+    """What the next marginal_step_gbp buys for the plan (one more solve, cached)."""
+    return planner.marginal_value(
+        dataset_for(source).subset([ics]), solve_plan(source, ics, scenario)
+    )
+
+
 @st.cache_data(show_spinner="Checking who the plan leaves out (re-solving)...", max_entries=64)
 def equity_notes(source: str, ics: str, scenario: planner.Scenario) -> list:
     """The plan's equity findings, each a sentence with names and the price of a fix (cached)."""

@@ -41,6 +41,7 @@ _EXPORTS = {
     "evaluate": "evaluate",
     "Plan": "plan",
     "compare": "plan",
+    "marginal_value": "plan",
     "solve": "plan",
     "Lock": "scenario",
     "Route": "scenario",

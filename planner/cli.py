@@ -386,8 +386,17 @@ class _CommandParser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
 
+def _add_marginal_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--marginal",
+        action="store_true",
+        help="also say what the next marginal_step_gbp of budget buys (one more solve each)",
+    )
+
+
 def _solve_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=True)
+    _add_marginal_option(p)
     p.add_argument(
         "--cost-share",
         metavar="DIR",
@@ -402,6 +411,7 @@ def _solve_options(p: argparse.ArgumentParser) -> None:
 
 def _compare_options(p: argparse.ArgumentParser) -> None:
     _add_scenario_options(p, with_model=False)
+    _add_marginal_option(p)
 
 
 def _sweep_options(p: argparse.ArgumentParser) -> None:
@@ -719,7 +729,7 @@ def cmd_solve(args) -> int:
 
     dataset = _load(args)
     scenario = scenario_from_args(args)
-    plan = solve(dataset, scenario)
+    plan = solve(dataset, scenario, with_marginal=args.marginal)
     quiet = args.quiet or args.json == "-"
     if not quiet:
         _print_plan(plan, sys.stdout)
@@ -747,7 +757,7 @@ def cmd_compare(args) -> int:
 
     dataset = _load(args)
     scenario = scenario_from_args(args)
-    plans, table = compare(dataset, scenario)
+    plans, table = compare(dataset, scenario, with_marginal=args.marginal)
     out = sys.stderr if args.json == "-" else sys.stdout
     if not args.quiet:
         for plan in plans:

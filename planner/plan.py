@@ -23,7 +23,7 @@ from planner.errors import InfeasibleError, PlannerError, SolverError
 from planner.evaluate import Evaluation, evaluate
 from planner.greedy import greedy_plan
 from planner.scenario import Scenario
-from planner.solve import SolveResult, solve_options
+from planner.solve import solve_options
 
 
 @dataclass
@@ -89,7 +89,7 @@ class Plan:
             "equity": self.equity,
             "greedy": self.greedy,
             "base_case": self.base_case,
-            "marginal": self.marginal,
+            "marginal": self.marginal if self.marginal is not None else {"computed": False},
             "binding": self.binding,
             "solver": self.solver,
             "scenario": self.scenario.to_dict(),
@@ -287,38 +287,39 @@ def _binding(options: Options, ev: Evaluation) -> dict:
     }
 
 
-def _marginal(
-    dataset: Dataset,
-    scenario: Scenario,
-    model: str,
-    total: float,
-    base: SolveResult,
-    benefit: float,
-) -> dict | None:
-    """What the next ``marginal_step_gbp`` buys, found by re-solving with that much more.
+def marginal_value(dataset: Dataset, plan: Plan) -> dict | None:
+    """What the plan's next ``marginal_step_gbp`` of budget buys, found by one more solve.
 
-    The figure is flagged unreliable when either solve stopped short of optimal by more than
-    a tenth of the step: the difference would then be solver noise, not value.
+    Asked for on its own (``solve(..., with_marginal=True)``, ``planner solve --marginal``,
+    or the app once the plan is on screen), so it is never in a plan's critical path. The
+    figure is flagged unreliable when either solve stopped short of optimal by more than a
+    tenth of the step: the difference would then be solver noise, not value.
+
+    Returns:
+        The ``marginal`` block (``computed`` True), or None when the step is 0 or the larger
+        budget has no plan.
     """
+    scenario = plan.scenario
     step = scenario.marginal_step_gbp
     if step <= 0:
         return None
-    more = scenario.replace(budget_gbp=total + step)
+    more = scenario.replace(budget_gbp=plan.budget_gbp + step)
     try:
-        opts = build_options(dataset, more, model)
+        opts = build_options(dataset, more, plan.model)
         res = solve_options(opts)
     except PlannerError:
         return None
     ev = evaluate(opts, res.mask, check_rules=False)
-    noise = max(base.bound - base.objective, 0.0) + max(res.bound - res.objective, 0.0)
+    noise = max(plan.bound - plan.objective, 0.0) + max(res.bound - res.objective, 0.0)
     return {
+        "computed": True,
         "step_gbp": step,
         "benefit_gbp": ev.benefit_gbp,
-        "extra_benefit_gbp": ev.benefit_gbp - benefit,
-        "benefit_per_gbp": (ev.benefit_gbp - benefit) / step,
+        "extra_benefit_gbp": ev.benefit_gbp - plan.benefit_gbp,
+        "benefit_per_gbp": (ev.benefit_gbp - plan.benefit_gbp) / step,
         "status": res.status,
         "solver_uncertainty_gbp": noise,
-        "reliable": noise <= 0.1 * step and "time_limit" not in (base.status, res.status),
+        "reliable": noise <= 0.1 * step and "time_limit" not in (plan.status, res.status),
     }
 
 
@@ -348,9 +349,13 @@ def solve(
     *,
     with_greedy: bool = True,
     with_base_case: bool = True,
-    with_marginal: bool = True,
+    with_marginal: bool = False,
 ) -> Plan:
     """Find the best adoption plan for ``dataset`` under ``scenario`` and ``model``.
+
+    ``with_marginal`` adds what the next ``marginal_step_gbp`` of budget buys (one more
+    solve, see :func:`marginal_value`); without it the plan's JSON says
+    ``"marginal": {"computed": false}``.
 
     Raises:
         InfeasibleError: If no plan meets the scenario (the message says what cannot be met).
@@ -409,14 +414,9 @@ def solve(
         }
 
     total = options.setup.total_budget_gbp
-    marginal = (
-        _marginal(dataset, scenario, model, total, result, ev.benefit_gbp)
-        if with_marginal
-        else None
-    )
     if result.status == "time_limit" and not math.isfinite(result.gap):
         raise SolverError("the solver stopped at its time limit without a gap estimate")
-    return Plan(
+    plan = Plan(
         model=model,
         scenario=scenario,
         status=result.status,
@@ -432,7 +432,7 @@ def solve(
         equity=equity_metrics(ev.trusts),
         greedy=greedy or {},
         base_case=base,
-        marginal=marginal,
+        marginal=None,
         binding=_binding(options, ev),
         solver={
             "name": "HiGHS",
@@ -446,6 +446,9 @@ def solve(
         },
         timings={"build_seconds": result.build_seconds, "solve_seconds": result.solve_seconds},
     )
+    if with_marginal:
+        plan.marginal = marginal_value(dataset, plan)
+    return plan
 
 
 def compare(

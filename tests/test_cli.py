@@ -24,6 +24,7 @@ from planner import cli, report
 from planner.cli import main
 from planner.economics import annuity_from, discount_at
 from planner.errors import PlannerError, SolverError
+from planner.formatting import pounds
 from planner.plan import solve
 from planner.scenario import Scenario
 from planner.schema import FILES, columns
@@ -1021,3 +1022,20 @@ def test_ctrl_c_between_solves_ends_with_one_line_and_exit_130(capsys, monkeypat
     code, out, err = run(capsys, "validate", "--data", DEFAULT)
     assert code == 130
     assert err.strip().splitlines() == ["stopped (Ctrl-C); files are written whole or not at all"]
+
+
+def test_what_more_money_buys_is_asked_for_with_marginal(tmp_path, capsys):
+    """The next £100k costs one more solve: printed and in the JSON only with --marginal."""
+    plain, asked = tmp_path / "plain.json", tmp_path / "asked.json"
+    code, out, _ = run(capsys, "solve", "--data", DEFAULT, "--budget", "2m", "--json", plain)
+    assert code == 0
+    assert "of budget adds" not in out
+    assert json.loads(plain.read_text())["marginal"] == {"computed": False}
+    args = ["solve", "--data", DEFAULT, "--budget", "2m", "--marginal", "--json", asked]
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    block = json.loads(asked.read_text())["marginal"]
+    assert block["computed"] is True
+    assert f"next £100,000 of budget adds {pounds(block['extra_benefit_gbp'])} of benefit" in out
+    code, out, _ = run(capsys, "compare", "--data", DEFAULT, "--budget", "2m", "--marginal")
+    assert (code, out.count("of budget adds")) == (0, 3)

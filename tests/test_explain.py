@@ -54,7 +54,7 @@ def row(frame, trust, product):
 def ics(default_ics):
     """The default ICS under the ICS model with £2m, explained for two trusts (bounded)."""
     scenario = planner.Scenario(budget_gbp=2e6)
-    plan = planner.solve(default_ics, scenario, "ics")
+    plan = planner.solve(default_ics, scenario, "ics", with_marginal=True)
     explanation = explain_plan(default_ics, scenario, plan, trusts=["RBH", "RWY"], max_resolves=45)
     return default_ics, scenario, plan, explanation
 

@@ -349,8 +349,23 @@ def test_units_apart_on_shipped_local_model(default_ics):
     assert (apart.mask == joint.mask).all()
 
 
+def test_marginal_value_is_asked_for_not_in_every_solve(default_ics):
+    """The next £100k is one more solve: off by default, and the JSON says so."""
+    scenario = planner.Scenario(budget_gbp=2e6)
+    plan = planner.solve(default_ics, scenario, "central")
+    assert plan.marginal is None
+    assert plan.to_dict()["marginal"] == {"computed": False}
+    asked = planner.solve(default_ics, scenario, "central", with_marginal=True)
+    assert asked.marginal == planner.marginal_value(default_ics, plan)
+    assert asked.to_dict()["marginal"]["computed"] is True
+    assert planner.solve(default_ics, scenario.replace(marginal_step_gbp=0), "central",
+                         with_marginal=True).marginal is None  # fmt: skip
+
+
 def test_marginal_value_is_reported_and_flagged(default_ics):
-    plan = planner.solve(default_ics, planner.Scenario(budget_gbp=2e6), "central")
+    plan = planner.solve(
+        default_ics, planner.Scenario(budget_gbp=2e6), "central", with_marginal=True
+    )
     m = plan.marginal
     assert m["step_gbp"] == 100_000
     assert m["extra_benefit_gbp"] >= -1e-6  # more money never buys less
