@@ -64,10 +64,10 @@ from planner.explain_text import (
     displaced_text,
     fits_because,
     not_chosen_reason,
-    pair_list,
     platform_note,
 )
-from planner.plan import Plan
+from planner.formatting import pair_list
+from planner.plan import Plan, marginal_value
 from planner.resolve import (
     BreakEvenSearch,
     Resolver,
@@ -301,35 +301,32 @@ def explain_plan(
 
 
 def _budget_value(resolver: Resolver, plan: Plan, plan_pairs: set, notes: list) -> dict:
-    """The value of the next budget step: plan.marginal's figures, what it buys by re-solving."""
+    """What the next budget step buys: the plan's marginal block, or one re-solve for it.
+
+    Both come from :func:`planner.plan.marginal_value`, so the figures, what is bought and
+    the reliability rule are the same whether the plan carried them or not, and the step is
+    never solved twice.
+    """
     sc = resolver.scenario
     marginal = plan.marginal or {}
     step = float(marginal.get("step_gbp") or sc.marginal_step_gbp or DEFAULT_STEP_GBP)
+    source = "plan.marginal" if marginal else None
+    if not marginal:
+        if resolver.can():
+            resolver.count += 1
+            marginal = marginal_value(resolver.dataset, plan, step) or {}
+            source = "re-solve" if marginal else None
+        else:
+            notes.append("what the next budget step buys was not re-solved (max_resolves)")
     out = {
         "step_gbp": step,
         "extra_benefit_gbp": marginal.get("extra_benefit_gbp"),
         "benefit_per_gbp": marginal.get("benefit_per_gbp"),
         "reliable": marginal.get("reliable"),
-        "buys": None,
-        "drops": None,
-        "source": "plan.marginal" if marginal else None,
+        "buys": marginal.get("buys"),
+        "drops": marginal.get("drops"),
+        "source": source,
     }
-    if resolver.can():
-        got = resolver.solve(scenario=sc.replace(budget_gbp=plan.budget_gbp + step))
-        if got is not None:
-            pairs, benefit = got
-            out["buys"] = pair_list(pairs - plan_pairs)
-            out["drops"] = pair_list(plan_pairs - pairs)
-            if not marginal:
-                extra = benefit - plan.benefit_gbp
-                out.update(
-                    extra_benefit_gbp=extra,
-                    benefit_per_gbp=extra / step,
-                    source="re-solve",
-                    reliable=plan.status == "optimal",
-                )
-    else:
-        notes.append("what the next budget step buys was not re-solved (max_resolves)")
     out["text"] = budget_value_text(
         step,
         out["extra_benefit_gbp"],

@@ -83,11 +83,6 @@ def fits_because(reasons: list[tuple[str, dict]]) -> str:
     return "; ".join(FITS_TEXT[code].format(**facts) for code, facts in reasons)
 
 
-def pair_list(pairs) -> list[str]:
-    """(trust, product) pairs as sorted ``TRUST:PRODUCT`` strings."""
-    return [f"{t}:{p}" for t, p in sorted(pairs)]
-
-
 def by_trust(pairs, names: Names | None = None) -> dict[str, list[str]]:
     """(trust, product) pairs grouped by trust, both sorted by code, named if ``names``."""
     names = names or Names()

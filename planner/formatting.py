@@ -221,3 +221,8 @@ def setting_text(name: str, value) -> str:
         if key.endswith(suffix):
             return f"{float(value):g} {unit}"
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def pair_list(pairs) -> list[str]:
+    """(trust, product) pairs as sorted ``TRUST:PRODUCT`` strings."""
+    return [f"{t}:{p}" for t, p in sorted(pairs)]

@@ -21,6 +21,7 @@ from planner.equity import equity_metrics
 from planner.equity_rules import COVERAGE_TOLERANCE, coverage_rules
 from planner.errors import InfeasibleError, PlannerError, SolverError
 from planner.evaluate import Evaluation, evaluate
+from planner.formatting import pair_list
 from planner.greedy import greedy_plan
 from planner.scenario import Scenario
 from planner.solve import solve_options
@@ -287,7 +288,7 @@ def _binding(options: Options, ev: Evaluation) -> dict:
     }
 
 
-def marginal_value(dataset: Dataset, plan: Plan) -> dict | None:
+def marginal_value(dataset: Dataset, plan: Plan, step_gbp: float | None = None) -> dict | None:
     """What the plan's next ``marginal_step_gbp`` of budget buys, found by one more solve.
 
     Asked for on its own (``solve(..., with_marginal=True)``, ``planner solve --marginal``,
@@ -295,12 +296,18 @@ def marginal_value(dataset: Dataset, plan: Plan) -> dict | None:
     figure is flagged unreliable when either solve stopped short of optimal by more than a
     tenth of the step: the difference would then be solver noise, not value.
 
+    Args:
+        dataset: The data the plan was made from.
+        plan: The plan.
+        step_gbp: The step to value; the scenario's ``marginal_step_gbp`` unless given.
+
     Returns:
-        The ``marginal`` block (``computed`` True), or None when the step is 0 or the larger
-        budget has no plan.
+        The ``marginal`` block (``computed`` True; ``buys`` and ``drops`` list the
+        ``TRUST:PRODUCT`` pairs the larger budget adds and gives up), or None when the step
+        is 0 or the larger budget has no plan.
     """
     scenario = plan.scenario
-    step = scenario.marginal_step_gbp
+    step = scenario.marginal_step_gbp if step_gbp is None else step_gbp
     if step <= 0:
         return None
     more = scenario.replace(budget_gbp=plan.budget_gbp + step)
@@ -311,6 +318,9 @@ def marginal_value(dataset: Dataset, plan: Plan) -> dict | None:
         return None
     ev = evaluate(opts, res.mask, check_rules=False)
     noise = max(plan.bound - plan.objective, 0.0) + max(res.bound - res.objective, 0.0)
+    chosen = opts.table[res.mask]
+    pairs = set(zip(chosen["trust"], chosen["product"], strict=True))
+    had = set(zip(plan.adoptions["trust"], plan.adoptions["product"], strict=True))
     return {
         "computed": True,
         "step_gbp": step,
@@ -320,6 +330,8 @@ def marginal_value(dataset: Dataset, plan: Plan) -> dict | None:
         "status": res.status,
         "solver_uncertainty_gbp": noise,
         "reliable": noise <= 0.1 * step and "time_limit" not in (plan.status, res.status),
+        "buys": pair_list(pairs - had),
+        "drops": pair_list(had - pairs),
     }
 
 
