@@ -16,8 +16,9 @@ printed is the median over the repeats with the minimum and maximum beside it. S
 
 This file holds only the command line. The measuring is in ``harness.py``, the tables in
 ``bench_report.py``, the profiler in ``profile_run.py``, the batch and rollout figures in
-``batch_bench.py`` and ``rollout_bench.py``; all are imported as top-level modules, this
-file's folder being first on ``sys.path``.
+``batch_bench.py`` and ``rollout_bench.py``, the solver floor (``planner.solve`` against
+HiGHS alone) in ``floor_bench.py``; all are imported as top-level modules, this file's
+folder being first on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         default="yes",
         help="also run the 5-year rollout benchmarks; 'only' runs just those (default yes)",
     )
+    parser.add_argument(
+        "--floor",
+        choices=("yes", "no", "only"),
+        default="yes",
+        help="also compare planner.solve with HiGHS alone on the same MILPs (target 1.3x); "
+        "'only' runs just that (default yes)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -95,8 +103,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import bench_report
 
-    only_other = args.batch == "only" or args.rollout == "only"
-    instances = [] if only_other else (args.only or list(INSTANCES))
+    sections = {"batch": args.batch, "rollout": args.rollout, "floor": args.floor}
+    any_only = "only" in sections.values()
+
+    def wanted(section: str) -> bool:
+        """A section runs when it is 'only', or 'yes' and no section is 'only'."""
+        return sections[section] == "only" or (sections[section] == "yes" and not any_only)
+
+    instances = [] if any_only else (args.only or list(INSTANCES))
     info = machine()
     started = time.perf_counter()
     print(bench_report.header(info, args.time_limit, instances), flush=True)
@@ -118,12 +132,23 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     batch_rows: list[dict] = []
     rollout_rows: list[dict] = []
-    if args.rollout != "no" and args.batch != "only":
+    floor_rows: list[dict] = []
+    if wanted("floor"):
+        import floor_bench
+
+        lines, floor_rows = floor_bench.run(
+            repeats=args.repeats,
+            instances=args.only,
+            models=args.models,
+            time_limit_s=args.time_limit,
+        )
+        print("\n".join(lines), flush=True)
+    if wanted("rollout"):
         import rollout_bench
 
         lines, rollout_rows = rollout_bench.run(repeats=args.repeats or 3)
         print("\n".join(lines))
-    if args.batch != "no" and args.rollout != "only":
+    if wanted("batch"):
         import batch_bench
 
         lines, batch_rows = batch_bench.run(repeats=args.repeats or 3, samples=args.samples)
@@ -147,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             verdicts=verdicts,
             batch_rows=batch_rows,
             rollout_rows=rollout_rows,
+            floor_rows=floor_rows,
             wall_s=elapsed,
         )
         args.json.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")

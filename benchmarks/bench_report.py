@@ -325,6 +325,7 @@ def json_payload(
     batch_rows: list[dict],
     rollout_rows: list[dict],
     wall_s: float,
+    floor_rows: list[dict] | None = None,
 ) -> dict:
     """Every raw figure for ``--json``: machine, settings, runs, summaries, verdicts.
 
@@ -358,6 +359,7 @@ def json_payload(
         "targets": verdicts,
         "batch": batch_rows,
         "rollout": rollout_rows,
+        "floor": floor_rows or [],
         "notes": measured.notes,
         "wall_s": wall_s,
     }
