@@ -42,6 +42,10 @@ def greedy_plan(options: Options) -> np.ndarray:
     use_cases: set = set()
     have = set(options.existing)
     platform = {tc for tc in trusts.index if trusts.at[tc, "has_platform"]}
+    # plain dicts: the loop below looks these up once per option and pass
+    capacity = trusts["it_capacity"].to_dict()
+    platform_gbp = trusts["platform_gbp"].astype(float).to_dict()
+    budgets = options.budgets.astype(float).to_dict()
 
     trust = t["trust"].to_numpy()
     product = t["product"].to_numpy()
@@ -62,7 +66,7 @@ def greedy_plan(options: Options) -> np.ndarray:
         v = volume.get(key, 0.0)
         d = fixed[i] + study_cost(*key, v + studies[i], factor[i]) - study_cost(*key, v, factor[i])
         if needs[i] and trust[i] not in platform:
-            d += float(trusts.at[trust[i], "platform_gbp"])
+            d += platform_gbp[trust[i]]
         return d
 
     def take(i):
@@ -85,11 +89,11 @@ def greedy_plan(options: Options) -> np.ndarray:
         for i in order:
             if chosen[i] or (trust[i], use_case[i]) in use_cases:
                 continue
-            if count[trust[i]] >= trusts.at[trust[i], "it_capacity"]:
+            if count[trust[i]] >= capacity[trust[i]]:
                 continue
             if pre[i] and (trust[i], pre[i]) not in have:
                 continue
-            if unit_cost[unit[i]] + delta(i) <= float(options.budgets[unit[i]]) + 1e-6:
+            if unit_cost[unit[i]] + delta(i) <= budgets[unit[i]] + 1e-6:
                 take(i)
                 added = True
     return chosen
