@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from planner.formatting import money, percent, pounds
+from planner.formatting import money, percent, pounds, status_text
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
@@ -654,7 +654,7 @@ def _load(args):
 
 def _print_plan(plan, out) -> None:
     eq = plan.equity
-    print(f"model {plan.model}: {plan.status} (gap {plan.gap:.4%})", file=out)
+    print(f"model {plan.model}: {status_text(plan.status, plan.gap)}", file=out)
     print(
         f"  budget {pounds(plan.budget_gbp)}, spent {pounds(plan.cost_gbp)}, "
         f"benefit {pounds(plan.benefit_gbp)} (present value)",

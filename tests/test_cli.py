@@ -24,7 +24,7 @@ from planner import cli, report
 from planner.cli import main
 from planner.economics import annuity_from, discount_at
 from planner.errors import PlannerError, SolverError
-from planner.formatting import pounds
+from planner.formatting import pounds, status_text
 from planner.plan import solve
 from planner.scenario import Scenario
 from planner.schema import FILES, columns
@@ -106,6 +106,9 @@ def test_solve_writes_the_plan_json(tmp_path, capsys):
     assert out.startswith("model ics: ")
     assert "budget £2,000,000" in out
     plan = json.loads(path.read_text(encoding="utf-8"))
+    # the status in words, as the app says it; never a solver code such as gap_reached
+    assert out.splitlines()[0] == f"model ics: {status_text(plan['status'], plan['gap'])}"
+    assert "_" not in out.splitlines()[0]
     for key in (
         "model",
         "status",
