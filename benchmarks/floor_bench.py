@@ -24,7 +24,6 @@ functions, since a spawned child imports this module to find :func:`_child`.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -36,7 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from harness import INSTANCES, _silence_stdout, prepare, scenario_for, stats  # noqa: E402
+from harness import (  # noqa: E402
+    INSTANCES,
+    _silence_stdout,
+    prepare,
+    scenario_for,
+    spawn_child,
+    stats,
+)
 
 #: The ratio of ``planner.solve`` to HiGHS alone to stay within.
 TARGET = 1.3
@@ -265,27 +271,10 @@ def _child(task: dict, conn) -> None:
 
 
 def _run_child(task: dict) -> dict:
-    """Run one case in a fresh spawned process (as ``harness.run_child`` does)."""
-    ctx = mp.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(task, send))
-    proc.start()
-    send.close()
+    """Run one case in a fresh spawned process (through ``harness.spawn_child``)."""
     # The planner and HiGHS alone each run `repeats` + 1 times, each within the time limit.
     deadline = (2 * task["repeats"] + 2) * task["time_limit_s"] + 300
-    result = None
-    if receive.poll(deadline):
-        try:
-            result = receive.recv()
-        except EOFError:
-            result = None
-    proc.join(30)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-    if result is None:
-        result = {"error": f"child ended without a result (exit code {proc.exitcode})"}
-    return result
+    return spawn_child(_child, task, deadline)[0]
 
 
 def run(

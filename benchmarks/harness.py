@@ -261,17 +261,19 @@ def prepare(name: str, workdir: Path) -> tuple[Path, float]:
     return folder, time.perf_counter() - start
 
 
-def run_child(task: dict) -> tuple[dict, float]:
-    """Run one task in a fresh spawned process; return its figures and the wall seconds."""
+def spawn_child(target, task: dict, deadline_s: float) -> tuple[dict, float]:
+    """Run ``target(task, conn)`` in a fresh spawned process; return its figures and wall s.
+
+    A child that sends nothing within ``deadline_s`` (or dies) gives ``{"error": ...}``.
+    """
     ctx = mp.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(task, send))
+    proc = ctx.Process(target=target, args=(task, send))
     start = time.perf_counter()
     proc.start()
     send.close()
-    deadline = 4 * task["time_limit_s"] + 300
     result = None
-    if receive.poll(deadline):
+    if receive.poll(deadline_s):
         try:
             result = receive.recv()
         except EOFError:
@@ -284,6 +286,11 @@ def run_child(task: dict) -> tuple[dict, float]:
     if result is None:
         result = {"error": f"child ended without a result (exit code {proc.exitcode})"}
     return result, wall
+
+
+def run_child(task: dict) -> tuple[dict, float]:
+    """Run one task in a fresh spawned process; return its figures and the wall seconds."""
+    return spawn_child(_child, task, 4 * task["time_limit_s"] + 300)
 
 
 def stats(values) -> dict | None:
