@@ -179,7 +179,10 @@ def wait_charts(page, minimum: int = 0) -> None:
 
 def wait_plan(page) -> None:
     """Wait until the Plan page has run and its heatmap and bar chart are drawn."""
-    page.locator('[data-testid="stPlotlyChart"] .heatmaplayer image').wait_for(state="attached")
+    # While a rerun replaces the plan, the old heatmap and the new one can both be attached.
+    page.locator('[data-testid="stPlotlyChart"] .heatmaplayer image').first.wait_for(
+        state="attached"
+    )
     wait_idle(page)
     wait_charts(page, 2)
 
