@@ -314,6 +314,33 @@ def check_finite(figures: dict[str, np.ndarray], scenario: Scenario) -> None:
         raise ScenarioError(problems)
 
 
+def _group_starts(codes: np.ndarray) -> np.ndarray:
+    """Position of the first row of each row's run of equal codes (rows sorted by code)."""
+    n = len(codes)
+    starts = np.ones(n, dtype=bool)
+    if n > 1:
+        starts[1:] = codes[1:] != codes[:-1]
+    return np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+
+
+def _addressable(by_pair: np.ndarray, use_case: np.ndarray) -> np.ndarray:
+    """Studies a year of each trust (row) that AI could read.
+
+    Per use case, its largest product's studies; summed over use cases in name order with
+    the compensated (Kahan) sum that pandas' group sums use.
+    """
+    total = np.zeros(by_pair.shape[0])
+    compensation = np.zeros(by_pair.shape[0])
+    for uc in sorted(set(use_case.tolist())):
+        largest = by_pair[:, use_case == uc].max(axis=1)
+        y = largest - compensation
+        t = total + y
+        compensation = t - total - y
+        compensation[np.isnan(compensation)] = 0.0
+        total = t
+    return total
+
+
 def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None) -> Options:
     """Build the options table for ``model`` (default: the scenario's model)."""
     model = model or scenario.model
@@ -322,90 +349,89 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
     trusts = dataset.trusts
     products = dataset.products
 
-    # every (trust, product) pair, in trust then product order
-    tcodes = np.repeat(trusts.index.to_numpy(), len(products))
-    pcodes = np.tile(products.index.to_numpy(), len(trusts))
-    t = trusts.loc[tcodes]
-    p = products.loc[pcodes]
-    volume = np.zeros(len(tcodes))
-    for modality, col in MODALITY_COLUMN.items():
-        mask = (p["modality"] == modality).to_numpy()
-        volume[mask] = t[col].to_numpy()[mask]
-    studies = volume * p["applicable_share"].to_numpy()
+    # every (trust, product) pair, in trust then product order, by position (ti, pi)
+    n_t, n_p = len(trusts), len(products)
+    ti = np.repeat(np.arange(n_t), n_p)
+    pi = np.tile(np.arange(n_p), n_t)
+    tcodes = trusts.index.to_numpy()[ti]
+    pcodes = products.index.to_numpy()[pi]
+    modality = products["modality"].to_numpy()
+    volume = np.zeros((n_t, n_p))
+    for name, col in MODALITY_COLUMN.items():
+        of_modality = modality == name
+        volume[:, of_modality] = trusts[col].to_numpy()[:, None]
+    by_pair = volume * products["applicable_share"].to_numpy()[None, :]
+    studies = by_pair.ravel()
 
+    use_case = products["use_case"].to_numpy()
+    use_case_of = dict(zip(products.index, use_case, strict=True))
     existing = set(
         zip(dataset.deployments["trust_code"], dataset.deployments["product_code"], strict=True)
     )
-    existing_uc = {(tc, products.loc[pc, "use_case"]) for tc, pc in existing}
-    full = pd.DataFrame(
-        {
-            "trust": tcodes,
-            "product": pcodes,
-            "use_case": p["use_case"].to_numpy(),
-            "studies_per_year": studies,
-        }
-    )
+    existing_uc = {(tc, use_case_of[pc]) for tc, pc in existing}
     # coverage counts against the full catalogue, so it is comparable across models
-    addressable = (
-        full.groupby(["trust", "use_case"])["studies_per_year"].max().groupby("trust").sum()
-    )
+    addressable = pd.Series(_addressable(by_pair, use_case), index=trusts.index)
     covered_existing = pd.Series(0.0, index=trusts.index)
+    t_pos = {tc: i for i, tc in enumerate(trusts.index)}
+    p_pos = {pc: i for i, pc in enumerate(products.index)}
     for tc, pc in sorted(existing):  # sorted: float sums must not depend on set order
-        covered_existing[tc] += float(
-            full.loc[(full["trust"] == tc) & (full["product"] == pc), "studies_per_year"].iloc[0]
-        )
+        covered_existing[tc] += float(by_pair[t_pos[tc], p_pos[pc]])
 
     lead = float(route.lead_time_months)
-    implementation_price = p["implementation_gbp"].to_numpy() * route.implementation_share
-    licence_price = p["licence_gbp_per_year"].to_numpy() * route.licence_share
-    implementation_months = p["implementation_months"].to_numpy().astype(float)
+    implementation_price = (
+        products["implementation_gbp"].to_numpy()[pi] * route.implementation_share
+    )
+    licence_price = products["licence_gbp_per_year"].to_numpy()[pi] * route.licence_share
+    implementation_months = products["implementation_months"].to_numpy().astype(float)[pi]
     pv = contract_values(implementation_price, licence_price, implementation_months, lead, scenario)
-    vacancy = t["vacancy_rate"].to_numpy()
-    health_ps, time_ps = per_study_value(p, scenario, vacancy)
+    vacancy = trusts["vacancy_rate"].to_numpy()[ti]
+    value_columns = ["qalys_per_1000", "minutes_saved_per_study"]
+    per_pair = pd.DataFrame({c: products[c].to_numpy()[pi] for c in value_columns})
+    health_ps, time_ps = per_study_value(per_pair, scenario, vacancy)
     mix = population_mix(trusts, scenario)
     quintile = trust_quintile(trusts, scenario)
     weight = equity_weights(mix, scenario)
 
-    table = pd.DataFrame(
-        {
-            "trust": tcodes,
-            "product": pcodes,
-            "ics": t["ics_code"].to_numpy(),
-            "unit": setup.unit_of_trust.loc[tcodes].to_numpy(),
-            "use_case": p["use_case"].to_numpy(),
-            "modality": p["modality"].to_numpy(),
-            "studies_per_year": studies,
-            "go_live_months": pv.go_live_months,
-            "health_gbp": studies * health_ps * pv.study_factor,
-            "time_gbp": studies * time_ps * pv.study_factor,
-            "equity_weight": weight.loc[tcodes].to_numpy(),
-            "implementation_gbp": pv.implementation_gbp,
-            "licence_gbp": pv.licence_gbp,
-            "study_factor": pv.study_factor,
-            "implementation_price_gbp": implementation_price,
-            "licence_price_gbp": licence_price,
-            "implementation_months": implementation_months,
-            "needs_platform": p["needs_platform"].to_numpy().astype(bool),
-            "prerequisite": p["prerequisite"].fillna("").to_numpy(),
-        }
-    )
-    table["benefit_gbp"] = table["health_gbp"] + table["time_gbp"]
-    table["annual_benefit_gbp"] = studies * (health_ps + time_ps)
-    table["weighted_benefit_gbp"] = table["benefit_gbp"] * table["equity_weight"]
-    table["fixed_cost_gbp"] = table["implementation_gbp"] + table["licence_gbp"]
-
     keep = np.array(
-        [
-            (tc, uc) not in existing_uc
-            for tc, uc in zip(table["trust"], table["use_case"], strict=True)
-        ]
+        [(tc, uc) not in existing_uc for tc, uc in zip(tcodes, use_case[pi], strict=True)],
+        dtype=bool,
     )
     if route.framework_only:
-        keep &= p["framework"].to_numpy().astype(bool)
+        keep &= products["framework"].to_numpy().astype(bool)[pi]
     keep &= studies > 0
     if lead >= 12 * scenario.horizon_years:  # the contract would be signed after the horizon
         keep[:] = False
-    table = table[keep].reset_index(drop=True)
+
+    health = studies * health_ps * pv.study_factor
+    time_value = studies * time_ps * pv.study_factor
+    benefit = health + time_value
+    pair_weight = weight.to_numpy()[ti]
+    columns = {
+        "trust": tcodes,
+        "product": pcodes,
+        "ics": trusts["ics_code"].to_numpy()[ti],
+        "unit": setup.unit_of_trust.to_numpy()[ti],
+        "use_case": use_case[pi],
+        "modality": modality[pi],
+        "studies_per_year": studies,
+        "go_live_months": pv.go_live_months,
+        "health_gbp": health,
+        "time_gbp": time_value,
+        "equity_weight": pair_weight,
+        "implementation_gbp": pv.implementation_gbp,
+        "licence_gbp": pv.licence_gbp,
+        "study_factor": pv.study_factor,
+        "implementation_price_gbp": implementation_price,
+        "licence_price_gbp": licence_price,
+        "implementation_months": implementation_months,
+        "needs_platform": products["needs_platform"].to_numpy().astype(bool)[pi],
+        "prerequisite": products["prerequisite"].fillna("").to_numpy()[pi],
+        "benefit_gbp": benefit,
+        "annual_benefit_gbp": studies * (health_ps + time_ps),
+        "weighted_benefit_gbp": benefit * pair_weight,
+        "fixed_cost_gbp": pv.implementation_gbp + pv.licence_gbp,
+    }
+    table = pd.DataFrame({k: np.broadcast_to(v, keep.shape)[keep] for k, v in columns.items()})
 
     platform_cost = platform_value(scenario, route, lead)
     check_finite(
@@ -437,10 +463,9 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
     trust_frame.index.name = "trust"
 
     tiers = dataset.price_tiers.copy()
-    first = tiers.groupby("product_code")["price_per_study_gbp"].transform("first")
-    tiers["price_per_study_gbp"] = first - route.volume_discount_depth * (
-        first - tiers["price_per_study_gbp"]
-    )
+    price = tiers["price_per_study_gbp"].to_numpy(float)
+    first = price[_group_starts(tiers["product_code"].to_numpy())]
+    tiers["price_per_study_gbp"] = first - route.volume_discount_depth * (first - price)
     return Options(
         model,
         table,

@@ -117,31 +117,44 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
     # per-study price at the tier each buying unit's pooled volume reaches
     volume = chosen.groupby(["unit", "product"])["studies_per_year"].sum()
     tiers_hit = {k: tier_price(options, k[1], v) for k, v in volume.items()}
-    keys = list(zip(chosen["unit"], chosen["product"], strict=True))
-    chosen["tier"] = [tiers_hit[k][0] for k in keys]
-    chosen["price_per_study_gbp"] = [tiers_hit[k][1] for k in keys]
-    chosen["per_study_cost_gbp"] = (
-        chosen["price_per_study_gbp"] * chosen["studies_per_year"] * chosen["study_factor"]
+    hits = [tiers_hit[k] for k in zip(chosen["unit"], chosen["product"], strict=True)]
+    study = chosen["studies_per_year"].to_numpy()
+    price = np.array([h[1] for h in hits], dtype=float)
+    chosen["tier"] = [h[0] for h in hits]
+    chosen["price_per_study_gbp"] = price
+    chosen["per_study_cost_gbp"] = price * study * chosen["study_factor"].to_numpy()
+    chosen["cost_gbp"] = (
+        chosen["fixed_cost_gbp"].to_numpy() + chosen["per_study_cost_gbp"].to_numpy()
     )
-    chosen["cost_gbp"] = chosen["fixed_cost_gbp"] + chosen["per_study_cost_gbp"]
 
     trusts = options.trusts.copy()
-    needs = chosen.loc[chosen["needs_platform"], "trust"].unique()
-    trusts["platform_bought"] = trusts.index.isin(needs) & ~trusts["has_platform"]
-    trusts["platform_cost_gbp"] = np.where(trusts["platform_bought"], trusts["platform_gbp"], 0.0)
-    by_trust = chosen.groupby("trust")
-    trusts["adoptions"] = by_trust.size().reindex(trusts.index).fillna(0).astype(int)
-    trusts["adoption_cost_gbp"] = by_trust["cost_gbp"].sum().reindex(trusts.index).fillna(0.0)
-    trusts["cost_gbp"] = trusts["adoption_cost_gbp"] + trusts["platform_cost_gbp"]
-    trusts["benefit_gbp"] = by_trust["benefit_gbp"].sum().reindex(trusts.index).fillna(0.0)
-    trusts["weighted_benefit_gbp"] = (
-        by_trust["weighted_benefit_gbp"].sum().reindex(trusts.index).fillna(0.0)
+    index = trusts.index
+    bought = index.isin(chosen.loc[chosen["needs_platform"].to_numpy(), "trust"].unique())
+    bought &= ~trusts["has_platform"].to_numpy(dtype=bool)
+    platform_cost = np.where(bought, trusts["platform_gbp"].to_numpy(), 0.0)
+    # one grouping for every per-trust sum (pandas' compensated group sums, as before)
+    sums = (
+        chosen.groupby("trust")[
+            ["cost_gbp", "benefit_gbp", "weighted_benefit_gbp", "studies_per_year"]
+        ]
+        .sum()
+        .reindex(index)
     )
+    counts = chosen["trust"].value_counts(sort=False).reindex(index)
+    adoption_cost = sums["cost_gbp"].fillna(0.0).to_numpy()
+    covered = (
+        trusts["existing_studies"].to_numpy() + sums["studies_per_year"].fillna(0.0).to_numpy()
+    )
+    trusts["platform_bought"] = bought
+    trusts["platform_cost_gbp"] = platform_cost
+    trusts["adoptions"] = counts.fillna(0).to_numpy(dtype=int)
+    trusts["adoption_cost_gbp"] = adoption_cost
+    trusts["cost_gbp"] = adoption_cost + platform_cost
+    trusts["benefit_gbp"] = sums["benefit_gbp"].fillna(0.0).to_numpy()
+    trusts["weighted_benefit_gbp"] = sums["weighted_benefit_gbp"].fillna(0.0).to_numpy()
     trusts["can_adopt"] = adoption_targets(options, 1) > 0
-    trusts["covered_studies"] = trusts["existing_studies"] + by_trust[
-        "studies_per_year"
-    ].sum().reindex(trusts.index).fillna(0.0)
-    trusts["coverage"] = coverage_share(trusts["covered_studies"], trusts["addressable_studies"])
+    trusts["covered_studies"] = covered
+    trusts["coverage"] = coverage_share(covered, trusts["addressable_studies"].to_numpy())
 
     units = pd.DataFrame({"budget_gbp": options.budgets})
     units["cost_gbp"] = trusts.groupby("unit")["cost_gbp"].sum().reindex(units.index).fillna(0.0)
@@ -180,40 +193,36 @@ def over_budget(units: pd.DataFrame) -> pd.Series:
 def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:
     scenario = options.scenario
     out = []
-    for unit, r in units[over_budget(units)].iterrows():
-        out.append(
-            f"buying unit {unit} spends {pounds(r['cost_gbp'])} over its budget "
-            f"{pounds(r['budget_gbp'])}"
-        )
-    for tc, r in trusts.iterrows():
-        if r["adoptions"] > r["it_capacity"]:
-            out.append(
-                f"trust {tc} takes {r['adoptions']} deployments, over its IT capacity "
-                f"{r['it_capacity']}"
-            )
-    dup = chosen.groupby(["trust", "use_case"]).size()
-    for (tc, uc), n in dup[dup > 1].items():
-        out.append(f"trust {tc} adopts {n} products for use case {uc}")
-    have = set(zip(chosen["trust"], chosen["product"], strict=True)) | set(options.existing)
+    over = units[over_budget(units)]
+    for unit, cost, budget in zip(over.index, over["cost_gbp"], over["budget_gbp"], strict=True):
+        out.append(f"buying unit {unit} spends {pounds(cost)} over its budget {pounds(budget)}")
+    full = trusts[trusts["adoptions"] > trusts["it_capacity"]]
+    for tc, n, cap in zip(full.index, full["adoptions"], full["it_capacity"], strict=True):
+        out.append(f"trust {tc} takes {n} deployments, over its IT capacity {cap}")
+    pairs = list(zip(chosen["trust"], chosen["use_case"], strict=True))
+    if len(set(pairs)) < len(pairs):
+        dup = chosen.groupby(["trust", "use_case"]).size()
+        for (tc, uc), n in dup[dup > 1].items():
+            out.append(f"trust {tc} adopts {n} products for use case {uc}")
+    taken = set(zip(chosen["trust"], chosen["product"], strict=True))
+    have = taken | set(options.existing)
     for tc, pc, pre in zip(chosen["trust"], chosen["product"], chosen["prerequisite"], strict=True):
         if pre and (tc, pre) not in have:
             out.append(f"{pc} at {tc} needs {pre}, which the trust does not have")
     for lock in scenario.locks:
-        has = (lock.trust, lock.product) in have
-        if lock.adopt and not has:
+        if lock.adopt and (lock.trust, lock.product) not in have:
             out.append(f"lock: {lock.product} must be adopted at {lock.trust}")
-        if not lock.adopt and (lock.trust, lock.product) in set(
-            zip(chosen["trust"], chosen["product"], strict=True)
-        ):
+        if not lock.adopt and (lock.trust, lock.product) in taken:
             out.append(f"lock: {lock.product} must not be adopted at {lock.trust}")
     for rule in coverage_rules(options):
         text = rule.broken(trusts["coverage"])
         if text:
             out.append(text)
-    target = adoption_targets(options)
-    for tc in target.index[trusts["adoptions"].reindex(target.index) < target]:
-        out.append(
-            f"trust {tc} adopts {trusts.at[tc, 'adoptions']} new products, fewer than the "
-            f"{target[tc]} asked for"
-        )
+    if scenario.min_adoptions_per_trust > 0:
+        target = adoption_targets(options)
+        for tc in target.index[trusts["adoptions"].reindex(target.index) < target]:
+            out.append(
+                f"trust {tc} adopts {trusts.at[tc, 'adoptions']} new products, fewer than the "
+                f"{target[tc]} asked for"
+            )
     return out
