@@ -326,19 +326,15 @@ def _group_starts(codes: np.ndarray) -> np.ndarray:
 def _addressable(by_pair: np.ndarray, use_case: np.ndarray) -> np.ndarray:
     """Studies a year of each trust (row) that AI could read.
 
-    Per use case, its largest product's studies; summed over use cases in name order with
-    the compensated (Kahan) sum that pandas' group sums use.
+    Per use case, its largest product's studies; summed over use cases in name order by a
+    pandas group sum, as a ``groupby`` over the options would (the same float sums).
     """
-    total = np.zeros(by_pair.shape[0])
-    compensation = np.zeros(by_pair.shape[0])
-    for uc in sorted(set(use_case.tolist())):
-        largest = by_pair[:, use_case == uc].max(axis=1)
-        y = largest - compensation
-        t = total + y
-        compensation = t - total - y
-        compensation[np.isnan(compensation)] = 0.0
-        total = t
-    return total
+    cases = sorted(set(use_case.tolist()))
+    if not cases:
+        return np.zeros(by_pair.shape[0])
+    largest = np.column_stack([by_pair[:, use_case == uc].max(axis=1) for uc in cases])
+    trust = np.repeat(np.arange(by_pair.shape[0]), len(cases))
+    return pd.Series(largest.ravel()).groupby(trust).sum().to_numpy()
 
 
 def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None) -> Options:

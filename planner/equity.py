@@ -78,9 +78,11 @@ def concentration_index(values, weights, deprivation) -> float:
     return float(2 * (w * (values - mean) * (rank - 0.5)).sum() / mean)
 
 
-def people_coverage(coverage: pd.Series, people: pd.Series) -> float | None:
+def people_coverage(coverage, people) -> float | None:
     """Mean coverage of some people spread over trusts (trusts with no coverage figure skipped)."""
-    ok = coverage.notna() & (people > 0)
+    coverage = np.asarray(coverage, dtype=float)
+    people = np.asarray(people, dtype=float)
+    ok = ~np.isnan(coverage) & (people > 0)
     total = float(people[ok].sum())
     if total <= 0:
         return None
@@ -95,39 +97,44 @@ def equity_metrics(trusts: pd.DataFrame) -> dict:
             (imd_q1_share .. imd_q5_share), coverage, adoptions, benefit_gbp and covered and
             addressable studies.
     """
-    pop = trusts["population"].astype(float)
-    benefit = trusts["benefit_gbp"].astype(float)
-    per_head = benefit / pop.clip(lower=1)
-    cov = trusts["coverage"].astype(float)
-    valid = cov.notna()
-    mix = trusts[list(SHARE_COLUMNS)].astype(float)
+    pop = trusts["population"].to_numpy(float)
+    benefit = trusts["benefit_gbp"].to_numpy(float)
+    per_head = benefit / np.maximum(pop, 1)
+    cov = trusts["coverage"].to_numpy(float)
+    valid = ~np.isnan(cov)
+    mix = trusts[list(SHARE_COLUMNS)].to_numpy(float)
+    core20 = trusts["core20_population"].to_numpy(float)
+    adoptions = trusts["adoptions"].to_numpy()
     by_q = {}
-    for q, col in zip(QUINTILES, SHARE_COLUMNS, strict=True):
-        people = pop * mix[col]
+    for k, q in enumerate(QUINTILES):
+        people = pop * mix[:, k]
         if people.sum() <= 0:
             continue
         by_q[str(q)] = {
             "trusts": int((people > 0).sum()),
             "population": round(float(people.sum())),
             "coverage": people_coverage(cov, people),
-            "benefit_per_capita_gbp": float((benefit * mix[col]).sum() / people.sum()),
+            "benefit_per_capita_gbp": float((benefit * mix[:, k]).sum() / people.sum()),
         }
-    overall = coverage_share(trusts["covered_studies"].sum(), trusts["addressable_studies"].sum())
+    overall = coverage_share(
+        trusts["covered_studies"].to_numpy(float).sum(),
+        trusts["addressable_studies"].to_numpy(float).sum(),
+    )
     # one cell per (trust, quintile) with people in it, for the concentration index
-    cells = mix.to_numpy() * pop.to_numpy()[:, None]
+    cells = mix * pop[:, None]
     has = cells > 0
-    cell_values = np.repeat(per_head.to_numpy()[:, None], len(QUINTILES), axis=1)[has]
+    cell_values = np.repeat(per_head[:, None], len(QUINTILES), axis=1)[has]
     cell_depr = np.repeat(np.array(QUINTILES)[None, :], len(trusts), axis=0)[has]
     can = trusts["can_adopt"] if "can_adopt" in trusts else trusts["addressable_studies"] > 0
-    left_out = trusts.index[(trusts["adoptions"] == 0) & can.astype(bool)]
+    left_out = trusts.index[(adoptions == 0) & can.to_numpy().astype(bool)]
     return {
         "min_coverage": float(cov[valid].min()) if valid.any() else None,
         "max_coverage": float(cov[valid].max()) if valid.any() else None,
         "coverage": None if math.isnan(overall) else overall,
         "population_coverage": people_coverage(cov, pop),
-        "core20_coverage": people_coverage(cov, trusts["core20_population"].astype(float)),
-        "core20_population": round(float(trusts["core20_population"].sum())),
-        "trusts_with_new_adoptions": int((trusts["adoptions"] > 0).sum()),
+        "core20_coverage": people_coverage(cov, core20),
+        "core20_population": round(float(core20.sum())),
+        "trusts_with_new_adoptions": int((adoptions > 0).sum()),
         "trusts_without_new_adoptions": sorted(str(t) for t in left_out),
         "min_benefit_per_capita_gbp": float(per_head.min()) if len(per_head) else 0.0,
         "max_benefit_per_capita_gbp": float(per_head.max()) if len(per_head) else 0.0,

@@ -115,50 +115,62 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
     chosen = table[mask].copy()
 
     # per-study price at the tier each buying unit's pooled volume reaches
+    study = chosen["studies_per_year"].to_numpy(float)
     volume = chosen.groupby(["unit", "product"])["studies_per_year"].sum()
     tiers_hit = {k: tier_price(options, k[1], v) for k, v in volume.items()}
     hits = [tiers_hit[k] for k in zip(chosen["unit"], chosen["product"], strict=True)]
-    study = chosen["studies_per_year"].to_numpy()
     price = np.array([h[1] for h in hits], dtype=float)
+    per_study_cost = price * study * chosen["study_factor"].to_numpy()
     chosen["tier"] = [h[0] for h in hits]
     chosen["price_per_study_gbp"] = price
-    chosen["per_study_cost_gbp"] = price * study * chosen["study_factor"].to_numpy()
-    chosen["cost_gbp"] = (
-        chosen["fixed_cost_gbp"].to_numpy() + chosen["per_study_cost_gbp"].to_numpy()
-    )
+    chosen["per_study_cost_gbp"] = per_study_cost
+    chosen["cost_gbp"] = chosen["fixed_cost_gbp"].to_numpy() + per_study_cost
 
-    trusts = options.trusts.copy()
-    index = trusts.index
-    bought = index.isin(chosen.loc[chosen["needs_platform"].to_numpy(), "trust"].unique())
-    bought &= ~trusts["has_platform"].to_numpy(dtype=bool)
-    platform_cost = np.where(bought, trusts["platform_gbp"].to_numpy(), 0.0)
-    # one grouping for every per-trust sum (pandas' compensated group sums, as before)
+    base = options.trusts
+    index = base.index
+    position = {tc: i for i, tc in enumerate(index)}
+    label = np.array([position[tc] for tc in chosen["trust"].tolist()], dtype=int)
+    n = len(index)
+    bought = np.zeros(n, dtype=bool)
+    bought[label[chosen["needs_platform"].to_numpy(dtype=bool)]] = True
+    bought &= ~base["has_platform"].to_numpy(dtype=bool)
+    platform_cost = np.where(bought, base["platform_gbp"].to_numpy(), 0.0)
+    # one pandas group sum for every per-trust figure (the same float sums as ever)
     sums = (
         chosen.groupby("trust")[
             ["cost_gbp", "benefit_gbp", "weighted_benefit_gbp", "studies_per_year"]
         ]
         .sum()
         .reindex(index)
+        .fillna(0.0)
     )
-    counts = chosen["trust"].value_counts(sort=False).reindex(index)
-    adoption_cost = sums["cost_gbp"].fillna(0.0).to_numpy()
-    covered = (
-        trusts["existing_studies"].to_numpy() + sums["studies_per_year"].fillna(0.0).to_numpy()
+    adoption_cost = sums["cost_gbp"].to_numpy()
+    covered = base["existing_studies"].to_numpy() + sums["studies_per_year"].to_numpy()
+    added = pd.DataFrame(
+        {
+            "platform_bought": bought,
+            "platform_cost_gbp": platform_cost,
+            "adoptions": np.bincount(label, minlength=n).astype(int),
+            "adoption_cost_gbp": adoption_cost,
+            "cost_gbp": adoption_cost + platform_cost,
+            "benefit_gbp": sums["benefit_gbp"].to_numpy(),
+            "weighted_benefit_gbp": sums["weighted_benefit_gbp"].to_numpy(),
+            "can_adopt": (adoption_targets(options, 1) > 0).reindex(index).to_numpy(),
+            "covered_studies": covered,
+            "coverage": coverage_share(covered, base["addressable_studies"].to_numpy()),
+        },
+        index=index,
     )
-    trusts["platform_bought"] = bought
-    trusts["platform_cost_gbp"] = platform_cost
-    trusts["adoptions"] = counts.fillna(0).to_numpy(dtype=int)
-    trusts["adoption_cost_gbp"] = adoption_cost
-    trusts["cost_gbp"] = adoption_cost + platform_cost
-    trusts["benefit_gbp"] = sums["benefit_gbp"].fillna(0.0).to_numpy()
-    trusts["weighted_benefit_gbp"] = sums["weighted_benefit_gbp"].fillna(0.0).to_numpy()
-    trusts["can_adopt"] = adoption_targets(options, 1) > 0
-    trusts["covered_studies"] = covered
-    trusts["coverage"] = coverage_share(covered, trusts["addressable_studies"].to_numpy())
+    trusts = pd.concat([base, added], axis=1)
 
-    units = pd.DataFrame({"budget_gbp": options.budgets})
-    units["cost_gbp"] = trusts.groupby("unit")["cost_gbp"].sum().reindex(units.index).fillna(0.0)
-    units["slack_gbp"] = units["budget_gbp"] - units["cost_gbp"]
+    budget = options.budgets.to_numpy(float)
+    unit_cost = (
+        added["cost_gbp"].groupby(base["unit"]).sum().reindex(options.budgets.index).fillna(0.0)
+    ).to_numpy()
+    units = pd.DataFrame(
+        {"budget_gbp": budget, "cost_gbp": unit_cost, "slack_gbp": budget - unit_cost},
+        index=options.budgets.index,
+    )
 
     cost = float(trusts["cost_gbp"].sum())
     benefit = float(chosen["benefit_gbp"].sum())

@@ -186,27 +186,35 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def _adoption_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
     a = ev.adoptions
-    out = pd.DataFrame(
-        {
-            "trust": a["trust"],
-            "trust_name": a["trust"].map(dataset.trusts["trust_name"]),
-            "ics": a["ics"],
-            "product": a["product"],
-            "product_name": a["product"].map(dataset.products["product_name"]),
-            "use_case": a["use_case"],
-            "buying_unit": a["unit"],
-            "studies_per_year": a["studies_per_year"],
-            "tier": a["tier"].astype(int) if len(a) else a.get("tier"),
-            "price_per_study_gbp": a["price_per_study_gbp"],
-            "go_live_months": a["go_live_months"],
-            "cost_gbp": a["cost_gbp"],
-            "benefit_gbp": a["benefit_gbp"],
-            "weighted_benefit_gbp": a["weighted_benefit_gbp"],
-            "annual_benefit_gbp": a["annual_benefit_gbp"],
-        }
-    )
-    out["benefit_per_gbp"] = out["benefit_gbp"] / out["cost_gbp"].where(out["cost_gbp"] > 0)
-    return out.sort_values(["trust", "use_case", "product"]).reset_index(drop=True)
+    trust = a["trust"].to_numpy()
+    product = a["product"].to_numpy()
+    use_case = a["use_case"].to_numpy()
+    order = sorted(range(len(a)), key=lambda i: (trust[i], use_case[i], product[i]))
+    trust_name = dict(zip(dataset.trusts.index, dataset.trusts["trust_name"], strict=True))
+    product_name = dict(zip(dataset.products.index, dataset.products["product_name"], strict=True))
+    cost = a["cost_gbp"].to_numpy(float)
+    benefit = a["benefit_gbp"].to_numpy(float)
+    paid = cost > 0
+    per_gbp = np.divide(benefit, cost, out=np.full(len(a), np.nan), where=paid)
+    columns = {
+        "trust": trust,
+        "trust_name": np.array([trust_name.get(x, np.nan) for x in trust], dtype=object),
+        "ics": a["ics"].to_numpy(),
+        "product": product,
+        "product_name": np.array([product_name.get(x, np.nan) for x in product], dtype=object),
+        "use_case": use_case,
+        "buying_unit": a["unit"].to_numpy(),
+        "studies_per_year": a["studies_per_year"].to_numpy(),
+        "tier": a["tier"].astype(int).to_numpy() if len(a) else a.get("tier"),
+        "price_per_study_gbp": a["price_per_study_gbp"].to_numpy(),
+        "go_live_months": a["go_live_months"].to_numpy(),
+        "cost_gbp": cost,
+        "benefit_gbp": benefit,
+        "weighted_benefit_gbp": a["weighted_benefit_gbp"].to_numpy(),
+        "annual_benefit_gbp": a["annual_benefit_gbp"].to_numpy(),
+        "benefit_per_gbp": per_gbp,
+    }
+    return pd.DataFrame({k: np.asarray(v)[order] for k, v in columns.items()})
 
 
 def _trust_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
@@ -214,7 +222,7 @@ def _trust_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "trust": t.index,
-            "trust_name": dataset.trusts.loc[t.index, "trust_name"].to_numpy(),
+            "trust_name": dataset.trusts["trust_name"].reindex(t.index).to_numpy(),
             "ics": t["ics"].to_numpy(),
             "population": t["population"].astype(int).to_numpy(),
             "imd_score": t["imd_score"].to_numpy(),
@@ -238,22 +246,36 @@ def _trust_table(ev: Evaluation, dataset: Dataset) -> pd.DataFrame:
 
 
 def _ics_table(trusts: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
-    g = trusts.groupby("ics", sort=True)
-    out = pd.DataFrame(
+    # one pandas group sum for every summed column (the same float sums as ever)
+    sums = trusts.groupby("ics", sort=True)[
+        ["population", "adoptions", "cost_gbp", "benefit_gbp", "covered_studies"]
+        + ["addressable_studies"]
+    ].sum()
+    position = {c: i for i, c in enumerate(sums.index)}
+    label = np.array([position[c] for c in trusts["ics"].tolist()], dtype=int)
+    lowest = np.full(len(sums), np.nan)
+    for g, value in zip(label.tolist(), trusts["coverage"].to_numpy(float).tolist(), strict=True):
+        if value == value and not value >= lowest[g]:  # the smallest, NaN skipped
+            lowest[g] = value
+    names = dict(zip(dataset.icss.index, dataset.icss["ics_name"], strict=True))
+    population = sums["population"].to_numpy()
+    benefit = sums["benefit_gbp"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):  # as pandas: no people, no figure
+        per_head = benefit / population
+    return pd.DataFrame(
         {
-            "trusts": g.size(),
-            "population": g["population"].sum(),
-            "adoptions": g["adoptions"].sum(),
-            "cost_gbp": g["cost_gbp"].sum(),
-            "benefit_gbp": g["benefit_gbp"].sum(),
-            "coverage": coverage_share(g["covered_studies"].sum(), g["addressable_studies"].sum()),
-            "min_trust_coverage": g["coverage"].min(),
+            "ics": sums.index.to_numpy(),
+            "ics_name": [names[c] for c in sums.index],
+            "trusts": np.bincount(label, minlength=len(sums)).astype(np.int64),
+            "population": population,
+            "adoptions": sums["adoptions"].to_numpy(),
+            "cost_gbp": sums["cost_gbp"].to_numpy(),
+            "benefit_gbp": benefit,
+            "coverage": coverage_share(sums["covered_studies"], sums["addressable_studies"]),
+            "min_trust_coverage": lowest,
+            "benefit_per_capita_gbp": per_head,
         }
     )
-    out.insert(0, "ics_name", dataset.icss.loc[out.index, "ics_name"])
-    out["benefit_per_capita_gbp"] = out["benefit_gbp"] / out["population"]
-    out.index.name = "ics"
-    return out.reset_index()
 
 
 def _binding(options: Options, ev: Evaluation) -> dict:
@@ -268,11 +290,14 @@ def _binding(options: Options, ev: Evaluation) -> dict:
         for i, (tc, pc, uc) in enumerate(zip(t["trust"], t["product"], t["use_case"], strict=True))
         if (tc, pc) not in taken and (tc, uc) not in used_uc and tc not in full
     ]
-    cheapest = pd.Series(standalone[open_rows], index=t["unit"].to_numpy()[open_rows])
-    cheapest = cheapest.groupby(level=0).min() if len(cheapest) else cheapest
+    cheapest: dict = {}
+    for unit, cost in zip(t["unit"].to_numpy()[open_rows], standalone[open_rows], strict=True):
+        cheapest[unit] = min(cost, cheapest.get(unit, cost))
     units = ev.units
     budget_units = [
-        str(u) for u, r in units.iterrows() if u in cheapest.index and r["slack_gbp"] < cheapest[u]
+        str(u)
+        for u, slack in zip(units.index, units["slack_gbp"], strict=True)
+        if u in cheapest and slack < cheapest[u]
     ]
     at_limit = [
         rule
