@@ -229,14 +229,30 @@ class Options:
             self._option_index = {k: i for i, k in enumerate(pairs)}
         return self._option_index
 
+    def unit_rows(self) -> dict:
+        """Map each buying unit to the positions of its rows in :attr:`table` (built once)."""
+        if not hasattr(self, "_unit_rows"):
+            self._unit_rows = (
+                pd.Series(np.arange(len(self.table))).groupby(self.table["unit"].to_numpy()).indices
+            )
+        return self._unit_rows
+
+    def rows_of(self, units) -> np.ndarray:
+        """Positions of the rows of some buying units in :attr:`table`, in table order."""
+        by_unit = self.unit_rows()
+        parts = [by_unit[u] for u in units if u in by_unit]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=int)
+
     def for_units(self, units) -> Options:
         """Return the options of some buying units only (rows renumbered from 0).
 
         Buying units share no constraint, so without a maximin term the plan of each unit
         can be found on its own and the plans put together.
         """
-        table = self.table[self.table["unit"].isin(units)].reset_index(drop=True)
-        trusts = self.trusts[self.trusts["unit"].isin(units)]
+        units = list(units)
+        table = self.table.take(self.rows_of(units)).reset_index(drop=True)
+        trusts = self.trusts[self.trusts["unit"].isin(units).to_numpy()]
+        kept = set(trusts.index)
         part = Options(
             self.model,
             table,
@@ -244,7 +260,7 @@ class Options:
             self.tiers,
             self.budgets[self.budgets.index.isin(units)],
             self.setup,
-            frozenset(k for k in self.existing if k[0] in trusts.index),
+            frozenset(k for k in self.existing if k[0] in kept),
             self.scenario,
             self.names,
         )

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.economics import COST_TIE_BREAK, Options, coverage_share, tier_index
+from planner.economics import (
+    COST_TIE_BREAK,
+    TIER_TOLERANCE,
+    Options,
+    coverage_share,
+    tier_index,
+)
 from planner.equity_rules import adoption_targets, coverage_rules
 from planner.formatting import pounds
 
@@ -62,7 +68,11 @@ def tier_price(options: Options, product: str, volume: float) -> tuple[int, floa
     study.
     """
     tiers, mins, prices = options.tier_arrays()[product]
-    k = int(tier_index(mins, volume))
+    if np.ndim(volume) == 0:  # one purchase: the same test as tier_index, without arrays
+        reach = float(volume) + TIER_TOLERANCE
+        k = max(sum(reach >= m for m in mins.tolist()) - 1, 0)
+    else:
+        k = int(tier_index(mins, volume))
     return int(tiers[k]), float(prices[k])
 
 

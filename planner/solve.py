@@ -252,7 +252,6 @@ def solve_options(options: Options) -> SolveResult:
         return _solve_single(options, options.scenario.time_limit_s)
     deadline = time.perf_counter() + options.scenario.time_limit_s
     mask = np.zeros(len(options.table), dtype=bool)
-    unit_col = options.table["unit"].to_numpy()
     parts, reasons = [], []
     for group in groups:
         part = options.for_units(group)
@@ -264,7 +263,7 @@ def solve_options(options: Options) -> SolveResult:
             reasons += exc.reasons
             continue
         if len(part.table):
-            mask[np.isin(unit_col, group)] = res.mask
+            mask[options.rows_of(group)] = res.mask
         parts.append(res)
     if reasons:
         raise InfeasibleError(reasons)
