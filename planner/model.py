@@ -4,13 +4,16 @@ Notation: options i = (trust t, product p) from :mod:`planner.economics`; ``x[i]
 adoption; ``y[t]`` binary platform purchase; for a buying unit u and product p with tiered
 prices, ``z[u,p,k]`` binary tier choice and ``w[u,p,k]`` the studies a year bought at tier k;
 ``m`` the lowest trust coverage. Each ``define_*`` function adds one family of constraints,
-named ``family[key]``, and states its maths in its docstring.
+named ``family[key]``, and states its maths in its docstring; its optional ``table`` argument
+is the build's :class:`TableRows` (the table's columns and row groups, read once), read anew
+when not given.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -41,15 +44,67 @@ def affine(pairs) -> pulp.LpAffineExpression:
     PuLP's constructor keeps only the last coefficient of a repeated variable, so repeats
     are added up here.
     """
-    total: dict = {}
+    expr = pulp.LpAffineExpression()  # a dict of variable -> coefficient
+    get = expr.get
     for var, coef in pairs:
-        total[var] = total.get(var, 0.0) + coef
-    return pulp.LpAffineExpression(list(total.items()))
+        expr[var] = get(var, 0.0) + coef
+    return expr
 
 
 def add_row(prob: pulp.LpProblem, expr, sense: int, rhs: float, name: str) -> None:
     """Add the row ``expr sense rhs`` named ``name`` (names are unique within a model)."""
     prob.addConstraint(pulp.LpConstraint(expr, sense, name, rhs))
+
+
+def _grouped(keys) -> dict[object, list[int]]:
+    """Row positions of each key: keys sorted, rows ascending (``groupby(sort=True).indices``)."""
+    groups: dict = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return {key: groups[key] for key in sorted(groups)}
+
+
+class TableRows:
+    """The options table's columns as plain lists, and its row groups, read once per build.
+
+    A pandas group-by on string columns costs more than the few rows it groups on a planning
+    table, so the model reads each column it needs once and groups rows with dicts: the same
+    groups in the same order as ``table.groupby(..., sort=True).indices``. Rows are positions
+    (the table has a range index).
+    """
+
+    def __init__(self, options: Options) -> None:
+        t = options.table
+        self.table = t
+        self.trust: list[str] = t["trust"].tolist()
+        self.product: list[str] = t["product"].tolist()
+        self.unit: list[str] = t["unit"].tolist()
+        self.studies: np.ndarray = t["studies_per_year"].to_numpy()
+
+    @cached_property
+    def by_trust(self) -> dict[str, list[int]]:
+        """Rows of each trust."""
+        return _grouped(self.trust)
+
+    @cached_property
+    def by_trust_use_case(self) -> dict[tuple[str, str], list[int]]:
+        """Rows of each (trust, use case)."""
+        return _grouped(zip(self.trust, self.table["use_case"].tolist(), strict=True))
+
+    @cached_property
+    def by_unit_product(self) -> dict[tuple[str, str], list[int]]:
+        """Rows of each (buying unit, product)."""
+        return _grouped(zip(self.unit, self.product, strict=True))
+
+
+def table_rows(options: Options, rows: TableRows | None = None) -> TableRows:
+    """``rows`` if given and of this table (one build shares them), else ``options`` read anew."""
+    return rows if rows is not None and rows.table is options.table else TableRows(options)
+
+
+def trust_column(options: Options, column: str) -> dict:
+    """One column of ``options.trusts`` as a dict by trust code."""
+    return dict(zip(options.trusts.index.tolist(), options.trusts[column].tolist(), strict=True))
 
 
 def lock_rows(options: Options) -> tuple[list[int], list[int]]:
@@ -138,26 +193,24 @@ def adoption_terms(x) -> list[list[tuple]]:
     return [[(v, 1.0)] for v in x]
 
 
-def define_use_case(prob, options: Options, adopted) -> None:
+def define_use_case(prob, options: Options, adopted, table: TableRows | None = None) -> None:
     """At most one product per use case per trust: ``sum_{p in use case} x[t,p] <= 1``.
 
     ``adopted[i]`` stands for ``x[i]`` (see :func:`adoption_terms`).
     """
-    groups = options.table.groupby(["trust", "use_case"], sort=True).indices
-    for (tc, uc), rows in groups.items():
+    for (tc, uc), rows in table_rows(options, table).by_trust_use_case.items():
         if len(rows) > 1:
             pairs = [pair for i in rows for pair in adopted[i]]
             add_row(prob, affine(pairs), pulp.LpConstraintLE, 1, f"use_case[{tc},{uc}]")
 
 
-def define_capacity(prob, options: Options, adopted) -> None:
+def define_capacity(prob, options: Options, adopted, table: TableRows | None = None) -> None:
     """IT integration capacity: ``sum_p x[t,p] <= it_capacity[t]``.
 
     ``adopted[i]`` stands for ``x[i]`` (see :func:`adoption_terms`).
     """
-    groups = options.table.groupby("trust", sort=True).indices
-    cap = options.trusts["it_capacity"]
-    for tc, rows in groups.items():
+    cap = trust_column(options, "it_capacity")
+    for tc, rows in table_rows(options, table).by_trust.items():
         if len(rows) > cap[tc]:
             pairs = [pair for i in rows for pair in adopted[i]]
             add_row(prob, affine(pairs), pulp.LpConstraintLE, float(cap[tc]), f"capacity[{tc}]")
@@ -170,26 +223,39 @@ def platform_rows(options: Options) -> pd.DataFrame:
     return t[t["needs_platform"].astype(bool) & ~has]
 
 
-def define_platform(prob, options: Options, x) -> dict:
-    """Deployment platform: ``x[t,p] <= y[t]`` for products that need it, at trusts without one."""
-    need = platform_rows(options)
-    trusts = sorted(need["trust"].unique())
+def define_platform(prob, options: Options, x, table: TableRows | None = None) -> dict:
+    """Deployment platform: ``x[t,p] <= y[t]`` for products that need it, at trusts without one.
+
+    The rows of :func:`platform_rows`, in table order.
+    """
+    table = table_rows(options, table)
+    has = trust_column(options, "has_platform")
+    needs = options.table["needs_platform"].tolist()
+    # a trust missing from ``options.trusts`` counts as having one, as NaN.astype(bool) does
+    need = [i for i, tc in enumerate(table.trust) if needs[i] and not bool(has.get(tc, True))]
+    trusts = sorted({table.trust[i] for i in need})
     y = prob.add_variable_dict("platform", trusts, cat="Binary") if trusts else {}
-    for i, tc, pc in zip(need.index, need["trust"], need["product"], strict=True):
+    for i in need:
+        tc = table.trust[i]
         add_row(
-            prob, affine([(x[i], 1), (y[tc], -1)]), pulp.LpConstraintLE, 0, f"platform[{tc},{pc}]"
+            prob,
+            affine([(x[i], 1), (y[tc], -1)]),
+            pulp.LpConstraintLE,
+            0,
+            f"platform[{tc},{table.product[i]}]",
         )
     return y
 
 
-def define_prerequisites(prob, options: Options, x) -> None:
+def define_prerequisites(prob, options: Options, x, table: TableRows | None = None) -> None:
     """Prerequisites: ``x[t,p] <= x[t,q]`` where p needs q; ``x[t,p] = 0`` if q cannot be had.
 
     A prerequisite already in use at the trust is met without a constraint.
     """
     index = options.option_index()
-    t = options.table
-    for i, tc, pc, pre in zip(t.index, t["trust"], t["product"], t["prerequisite"], strict=True):
+    table = table_rows(options, table)
+    pres = options.table["prerequisite"].tolist()
+    for i, (tc, pc, pre) in enumerate(zip(table.trust, table.product, pres, strict=True)):
         if not pre or (tc, pre) in options.existing:
             continue
         j = index.get((tc, pre))
@@ -205,6 +271,15 @@ def define_prerequisites(prob, options: Options, x) -> None:
             )
 
 
+def _all_close(values: np.ndarray, first: float) -> bool:
+    """``np.allclose(values, first)`` (its default tolerances), without its overhead."""
+    if not np.isfinite(values).all() or not np.isfinite(first):
+        return bool(np.allclose(values, first))
+    first = float(first)
+    scale = 1e-5 * abs(first)
+    return all(abs(v - first) <= 1e-8 + scale for v in values.tolist())
+
+
 def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: float):
     """Add one all-units tiered purchase of the options ``xs``; return its per-study cost.
 
@@ -218,7 +293,7 @@ def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: floa
     studies = np.asarray(studies, dtype=float)
     potential = float(studies.sum())
     reach = int(tier_index(mins, potential)) + 1  # tiers the whole potential volume reaches
-    if reach <= 1 or np.allclose(prices[:reach], prices[0]):
+    if reach <= 1 or _all_close(prices[:reach], prices[0]):
         return [(v, float(prices[0]) * s * factor) for v, s in zip(xs, studies, strict=True)], None
     ks = list(range(reach))
     z = prob.add_variable_dict(f"tier[{key}]", ks, cat="Binary")
@@ -248,7 +323,7 @@ def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: floa
     return pairs, (z, w)
 
 
-def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
+def define_tiers(prob, options: Options, x, table: TableRows | None = None) -> tuple[dict, dict]:
     """All-units volume discount per buying unit u and product p, linearised with tier binaries.
 
     With V[u,p] = sum_t s[t,p] x[t,p] the pooled studies a year:
@@ -259,13 +334,13 @@ def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
     Returns:
         Per (unit, product): the per-study cost expression pairs, and the tier variables.
     """
-    t = options.table
+    table = table_rows(options, table)
     arrays = options.tier_arrays()
     cost_pairs: dict = defaultdict(list)
     tier_vars: dict = {}
-    all_factors = t["study_factor"].to_numpy()
-    all_studies = t["studies_per_year"].to_numpy()
-    for (unit, pc), rows in t.groupby(["unit", "product"], sort=True).indices.items():
+    all_factors = options.table["study_factor"].to_numpy()
+    all_studies = table.studies
+    for (unit, pc), rows in table.by_unit_product.items():
         _, mins, prices = arrays[pc]
         pairs, tier = add_tier_batch(
             prob,
@@ -282,21 +357,32 @@ def define_tiers(prob, options: Options, x) -> tuple[dict, dict]:
     return cost_pairs, tier_vars
 
 
-def define_budget(prob, options: Options, x, y, study_cost: dict, budgets: pd.Series | None):
+def define_budget(
+    prob,
+    options: Options,
+    x,
+    y,
+    study_cost: dict,
+    budgets: pd.Series | None,
+    table: TableRows | None = None,
+):
     """Budget per buying unit: fixed costs + per-study costs + platforms <= budget[u].
 
     With ``budgets=None`` no budget is imposed (used to find the least money a scenario
     needs). Returns the cost expression of each unit.
     """
-    t = options.table
+    table = table_rows(options, table)
+    fixed = options.table["fixed_cost_gbp"].tolist()
     pairs: dict = defaultdict(list)
-    for i, unit, c in zip(t.index, t["unit"], t["fixed_cost_gbp"], strict=True):
+    for i, (unit, c) in enumerate(zip(table.unit, fixed, strict=True)):
         pairs[unit].append((x[i], float(c)))
     for unit, more in study_cost.items():
         pairs[unit] += more
-    for tc, var in y.items():
-        tr = options.trusts.loc[tc]
-        pairs[tr["unit"]].append((var, float(tr["platform_gbp"])))
+    if y:
+        unit_of = trust_column(options, "unit")
+        platform_gbp = trust_column(options, "platform_gbp")
+        for tc, var in y.items():
+            pairs[unit_of[tc]].append((var, float(platform_gbp[tc])))
     exprs = {}
     for unit in options.budgets.index:
         expr = affine(pairs.get(unit, []))
@@ -317,7 +403,7 @@ def coverage_terms(options: Options, x, trust: str, rows) -> tuple[list, float, 
     )
 
 
-def define_coverage_rules(prob, options: Options, adopted) -> None:
+def define_coverage_rules(prob, options: Options, adopted, table: TableRows | None = None) -> None:
     """Coverage floors and Core20 parity (see :mod:`planner.equity_rules`).
 
     Each rule ``sum_t a[t] coverage[t] >= rhs`` becomes
@@ -326,9 +412,13 @@ def define_coverage_rules(prob, options: Options, adopted) -> None:
     studies, like the other rows); a per-trust floor is the special case ``a[t] = 1``.
     ``adopted[i]`` stands for ``x[i]`` (see :func:`adoption_terms`).
     """
-    groups = options.table.groupby("trust").indices
-    s = options.table["studies_per_year"].to_numpy()
-    for rule in coverage_rules(options):
+    rules = coverage_rules(options)
+    if not rules:
+        return
+    table = table_rows(options, table)
+    groups = table.by_trust
+    s = table.studies
+    for rule in rules:
         per_study, rhs = rule.row(options)
         pairs = [
             (v, c * coef * float(s[i]))
@@ -339,26 +429,34 @@ def define_coverage_rules(prob, options: Options, adopted) -> None:
         add_row(prob, affine(pairs), pulp.LpConstraintGE, rhs, rule.name)
 
 
-def define_min_adoptions(prob, options: Options, adopted) -> None:
+def define_min_adoptions(prob, options: Options, adopted, table: TableRows | None = None) -> None:
     """Minimum new adoptions: ``sum_p x[t,p] >= target[t]`` (see ``adoption_targets``).
 
     ``adopted[i]`` stands for ``x[i]`` (see :func:`adoption_terms`).
     """
-    groups = options.table.groupby("trust").indices
+    if options.scenario.min_adoptions_per_trust <= 0:
+        return  # no targets (adoption_targets gives 0 for every trust)
+    groups = table_rows(options, table).by_trust
     for tc, n in adoption_targets(options).items():
         if n > 0:
             pairs = [pair for i in groups.get(tc, []) for pair in adopted[i]]
             add_row(prob, affine(pairs), pulp.LpConstraintGE, float(n), f"min_adoptions[{tc}]")
 
 
-def define_maximin(prob, options: Options, x):
+def define_maximin(prob, options: Options, x, table: TableRows | None = None):
     """Lowest coverage ``m <= (existing[t] + sum_p s[t,p] x[t,p]) / addressable[t]`` for all t."""
     if options.scenario.maximin_weight_gbp <= 0:
         return None
     m = prob.add_variable("min_coverage", 0, 1)
-    groups = options.table.groupby("trust").indices
-    for tc in options.trusts.index:
-        pairs, existing, addressable = coverage_terms(options, x, tc, groups.get(tc, []))
+    table = table_rows(options, table)
+    groups = table.by_trust
+    s = table.studies
+    existing_of = trust_column(options, "existing_studies")
+    addressable_of = trust_column(options, "addressable_studies")
+    for tc in options.trusts.index.tolist():
+        # as coverage_terms, read from dicts
+        pairs = [(x[i], float(s[i])) for i in groups.get(tc, [])]
+        existing, addressable = float(existing_of[tc]), float(addressable_of[tc])
         if addressable <= 0:
             continue
         expr = affine([(v, c / addressable) for v, c in pairs] + [(m, -1)])
@@ -385,22 +483,23 @@ def build_model(
         budgets = options.budgets
     sense = pulp.LpMinimize if minimise_cost else pulp.LpMaximize
     prob = pulp.LpProblem("adoption_plan", sense)
+    table = TableRows(options)
     x = define_adoption(prob, options)
     adopted = adoption_terms(x)
-    define_use_case(prob, options, adopted)
-    define_capacity(prob, options, adopted)
-    y = define_platform(prob, options, x)
-    define_prerequisites(prob, options, x)
-    study_cost, tier_vars = define_tiers(prob, options, x)
-    unit_cost = define_budget(prob, options, x, y, study_cost, budgets)
-    define_coverage_rules(prob, options, adopted)
-    define_min_adoptions(prob, options, adopted)
-    m = None if minimise_cost else define_maximin(prob, options, x)
+    define_use_case(prob, options, adopted, table)
+    define_capacity(prob, options, adopted, table)
+    y = define_platform(prob, options, x, table)
+    define_prerequisites(prob, options, x, table)
+    study_cost, tier_vars = define_tiers(prob, options, x, table)
+    unit_cost = define_budget(prob, options, x, y, study_cost, budgets, table)
+    define_coverage_rules(prob, options, adopted, table)
+    define_min_adoptions(prob, options, adopted, table)
+    m = None if minimise_cost else define_maximin(prob, options, x, table)
     cost_pairs = [pair for expr in unit_cost.values() for pair in expr.items()]
     if minimise_cost:
         prob.setObjective(affine(cost_pairs))
     else:
-        w = options.table["weighted_benefit_gbp"].to_numpy()
+        w = options.table["weighted_benefit_gbp"].tolist()
         pairs = [(x[i], float(w[i])) for i in range(len(x))]
         pairs += [(v, -COST_TIE_BREAK * c) for v, c in cost_pairs]
         if m is not None:

@@ -371,3 +371,62 @@ def test_marginal_value_is_reported_and_flagged(default_ics):
     assert m["extra_benefit_gbp"] >= -1e-6  # more money never buys less
     assert m["reliable"] is True
     assert m["benefit_per_gbp"] == pytest.approx(m["extra_benefit_gbp"] / 100_000)
+
+
+def _rows_of(prob):
+    """Every row of a PuLP model: name, bounds and (variable name, coefficient) in order."""
+    return [
+        (name, c.getLb(), c.getUb(), [(v.name, a) for v, a in c.items()])
+        for name, c in prob._constraints.items()
+    ]
+
+
+@pytest.mark.parametrize("model", ["local", "ics", "central"])
+def test_model_row_groups_are_pandas_sorted_groups(default_ics, model):
+    """The build's plain-Python row groups are ``groupby(sort=True).indices``, in order."""
+    from planner.model import TableRows
+
+    for dataset, scenario in [(default_ics, planner.Scenario())] + [
+        random_instance(seed) for seed in range(1, 6)
+    ]:
+        options = build_options(dataset, scenario, model)
+        t = options.table
+        rows = TableRows(options)
+        for got, keys in (
+            (rows.by_trust, "trust"),
+            (rows.by_trust_use_case, ["trust", "use_case"]),
+            (rows.by_unit_product, ["unit", "product"]),
+        ):
+            want = t.groupby(keys, sort=True).indices
+            assert list(got) == list(want)
+            assert all(got[k] == want[k].tolist() for k in want)
+
+
+def test_model_rows_are_the_same_with_or_without_shared_table_rows(default_ics):
+    """Each ``define_*`` gives the same rows whether the build's TableRows are passed or not."""
+    import pulp
+
+    from planner import model as m
+
+    scenario = planner.Scenario(
+        coverage_floor=0.05, core20_parity=True, min_adoptions_per_trust=1, budget_gbp=5e6
+    )
+    options = build_options(default_ics, scenario, "ics")
+    shared = m.TableRows(options)
+    probs = []
+    for table in (shared, None):
+        prob = pulp.LpProblem("p", pulp.LpMaximize)
+        x = m.define_adoption(prob, options)
+        adopted = m.adoption_terms(x)
+        m.define_use_case(prob, options, adopted, table)
+        m.define_capacity(prob, options, adopted, table)
+        y = m.define_platform(prob, options, x, table)
+        m.define_prerequisites(prob, options, x, table)
+        cost, _ = m.define_tiers(prob, options, x, table)
+        m.define_budget(prob, options, x, y, cost, options.budgets, table)
+        m.define_coverage_rules(prob, options, adopted, table)
+        m.define_min_adoptions(prob, options, adopted, table)
+        probs.append(_rows_of(prob))
+    assert probs[0] == probs[1]
+    assert any(name.startswith("min_adoptions") for name, *_ in probs[0])
+    assert any(name.startswith("tier_volume") for name, *_ in probs[0])
