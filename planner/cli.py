@@ -513,9 +513,10 @@ def _explain_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers",
         type=_number("int", hi=MAX_WORKERS),
-        default=1,
+        default=None,
         metavar="N",
-        help=f"local worker processes for the re-solves, 1 to {MAX_WORKERS} (default 1)",
+        help=f"threads for the re-solves, 1 to {MAX_WORKERS} (default 2, or 1 with "
+        "--max-resolves)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace existing tables and HTML pages"
@@ -1122,10 +1123,15 @@ def cmd_explain(args) -> int:
     from planner.explain_output import write_explanation
     from planner.plan import solve
 
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.max_resolves is not None and args.max_resolves < 0:
         raise UsageError("--max-resolves must be at least 0")
+    if args.max_resolves is not None and (args.workers or 1) > 1:
+        raise UsageError(
+            "--max-resolves needs --workers 1 (a shared cap on re-solves is not split "
+            "between threads)"
+        )
     dataset = _load(args)
     scenario = scenario_from_args(args)
     unknown = [t for t in args.trust or [] if t not in dataset.trusts.index]

@@ -38,6 +38,16 @@ Re-solves of a model whose buying units share no constraint (no maximin term) ar
 the buying unit of the trust only, since the other units' plans cannot change. Every
 re-solve counts against ``max_resolves``; rows left without one say so.
 
+**Fewer solves, same results.** A solve is skipped only where its outcome is proven
+(``shortcuts``, on by default; see :mod:`planner.resolve`): a lower bound on the least cost
+(its linear relaxation) beyond the budget plus the whole bill settles "not chosen even
+free"; the plan's proven bound confirms a threshold when the least-cost plan beats every
+plan without the option by more than the solver's gap; re-solves made before in the process
+(same data, scenario and option) are reused. The other solves are the same MILPs as before,
+so every figure is the one the full method gives (``shortcuts=False``, checked by the tests
+and ``tests/golden``). The re-solves run on ``workers`` threads (2 unless a
+``max_resolves`` limit is set), since HiGHS releases the GIL while it solves.
+
 This module decides which reasons hold and assembles the tables; the re-solves are made by
 :mod:`planner.resolve`, the sentences come from :mod:`planner.explain_text`, and
 :mod:`planner.explain_output` writes the tables and the trust pages to a folder.
@@ -67,13 +77,15 @@ from planner.explain_text import (
     platform_note,
 )
 from planner.formatting import pair_list
-from planner.plan import Plan, marginal_value
+from planner.plan import Plan
 from planner.resolve import (
     BreakEvenSearch,
+    LeastCostModels,
     Resolver,
     objective_floor,
+    plan_upper_bound,
     rebate_options,
-    search_all,
+    run_threads,
     separable,
 )
 from planner.scenario import Lock, Scenario
@@ -82,6 +94,8 @@ __all__ = ["REASON_CODES", "Explanation", "explain_plan", "rebate_options"]
 
 #: Default bisection tolerance on the price factor (fallback search): 1% of today's price.
 DEFAULT_TOLERANCE = 0.01
+#: Worker threads for the re-solves when not given (and no ``max_resolves`` limit).
+DEFAULT_WORKERS = 2
 #: Budget step used when the scenario's ``marginal_step_gbp`` is 0.
 DEFAULT_STEP_GBP = 100_000.0
 #: Reason codes of ``not_chosen``, in the order they are tested.
@@ -159,6 +173,10 @@ class Explanation:
         resolves: Number of re-solves made.
         seconds: Wall-clock time of the explanation.
         notes: What was skipped or limited, in words.
+        shortcuts: Re-solves the shortcuts made unnecessary, by kind (``settled_by_bound``:
+            "not chosen even free" from a bound on the least cost; ``confirmed_by_bound``:
+            a threshold the plan's bound confirms; ``cached``: results this process had
+            already solved). They change no figure, only the time taken.
     """
 
     model: str
@@ -172,6 +190,7 @@ class Explanation:
     resolves: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    shortcuts: dict = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The explanation as tables by name (for CSV or Excel export).
@@ -210,15 +229,17 @@ def explain_plan(
     displaced: bool = True,
     break_even: bool = True,
     tolerance: float = DEFAULT_TOLERANCE,
-    workers: int = 1,
+    workers: int | None = None,
+    shortcuts: bool = True,
 ) -> Explanation:
     """Explain ``plan``: reasons for every adoption and non-adoption, and the value of money.
 
-    Cost: one re-solve for the value of money, one per adoption (what it displaced) and
-    two per option not chosen (least cost, then a confirming solve; more only if the
-    bisection fallback runs). On the shipped ICS (8 trusts, 24 products, ~0.1 to 0.3 s a
-    solve) the whole explanation takes about 40 s, one trust about 6 s; on larger data
-    pass ``trusts``, ``max_resolves`` or ``workers``.
+    Cost: one re-solve for the value of money (none if the plan carries it or this process
+    solved it before), one per adoption (what it displaced) and one per option not chosen
+    (least cost), plus a confirming solve only where the plan's bound does not prove the
+    threshold (more only if the bisection fallback runs). The re-solves run on ``workers``
+    threads (HiGHS releases the GIL while it solves). On larger data pass ``trusts`` or
+    ``max_resolves``.
 
     Args:
         dataset: The dataset the plan was solved on.
@@ -235,8 +256,15 @@ def explain_plan(
         break_even: Whether to search for break-even prices.
         tolerance: Tolerance of the fallback bisection on the price factor (0.01: 1% of
             today's price), used when the least-cost threshold is not confirmed.
-        workers: Processes for the break-even searches (one per option; the table is the
-            same with any number). More than 1 needs ``max_resolves=None``.
+        workers: Threads for the re-solves (the tables are the same with any number). None:
+            :data:`DEFAULT_WORKERS` without ``max_resolves``, else 1. More than 1 needs
+            ``max_resolves=None``.
+        shortcuts: Whether to skip the solves whose outcome a bound proves (a least cost
+            whose relaxation is already too dear; a threshold the plan's bound confirms),
+            reuse re-solves made before in this process (same data and scenario) and build
+            one least-cost model per worker. The results are the same either way (``False``
+            is the full method, for checking that); :attr:`Explanation.shortcuts` counts
+            the solves saved.
 
     Returns:
         The explanation.
@@ -253,6 +281,8 @@ def explain_plan(
         scenario = scenario.replace(model=model)
     if not 0 < tolerance < 1:
         raise ValueError(f"tolerance must be between 0 and 1, not {tolerance!r}")
+    if workers is None:
+        workers = DEFAULT_WORKERS if max_resolves is None else 1
     if workers > 1 and max_resolves is not None:
         raise ValueError("workers > 1 needs max_resolves=None (a shared limit is not split)")
     options = build_options(dataset, scenario, model)
@@ -270,20 +300,33 @@ def explain_plan(
     if unknown:
         raise ValueError(f"unknown trust codes: {', '.join(unknown)}")
 
-    resolver = Resolver(dataset, scenario, model, max_resolves)
+    resolver = Resolver(dataset, scenario, model, max_resolves, cache=shortcuts)
     notes: list[str] = []
-    budget_value = _budget_value(resolver, plan, plan_pairs, notes)
-    lam = budget_value.get("benefit_per_gbp")
     adoptions = _adoptions(dataset, options, plan, plan_pairs, wanted)
+    not_chosen = _not_chosen(dataset, options, plan, plan_pairs, wanted)
+    # every re-solve is a job of the re-solves left (None: no limit), in the order the limit
+    # spends them: the value of more money, what each adoption displaced, break-even prices
+    money = _budget_job(resolver, plan)
     if displaced:
-        _displaced(resolver, options, plan_pairs, adoptions, notes)
+        displace = _displaced_jobs(resolver, options, plan_pairs, adoptions)
     else:
+        displace = []
         notes.append("what each adoption displaced was not computed (displaced=False)")
-    not_chosen = _not_chosen(dataset, options, plan, plan_pairs, wanted, lam)
     if break_even:
-        _break_even(resolver, options, plan, plan_pairs, not_chosen, tolerance, workers, notes)
+        search = _break_even_jobs(
+            resolver, options, plan, plan_pairs, not_chosen, tolerance, shortcuts
+        )
     else:
+        search = []
         notes.append("break-even prices were not searched (break_even=False)")
+    jobs = ([money] if money is not None else []) + [j for _, j in displace + search]
+    results = _run(resolver, jobs, workers)
+    marginal = results.pop(0) if money is not None else None
+    budget_value = _budget_value(resolver, plan, marginal, notes)
+    _fill_budget_reasons(options, plan, not_chosen, budget_value.get("benefit_per_gbp"))
+    _fill_displaced(options, plan_pairs, adoptions, displace, results[: len(displace)], notes)
+    saved = _fill_break_even(not_chosen, search, results[len(displace) :], notes)
+    saved["cached"] = resolver.cache_hits
     not_chosen = _finish_not_chosen(options, not_chosen)
     return Explanation(
         model=model,
@@ -297,27 +340,66 @@ def explain_plan(
         resolves=resolver.count,
         seconds=time.perf_counter() - start,
         notes=notes,
+        shortcuts=saved,
     )
 
 
-def _budget_value(resolver: Resolver, plan: Plan, plan_pairs: set, notes: list) -> dict:
+#: A job the limit on re-solves left no room for.
+SKIPPED = object()
+
+
+def _run(resolver: Resolver, jobs: list, workers: int) -> list:
+    """Run the re-solve jobs (functions of the re-solves left) in order; results in order.
+
+    With one worker, one after another while the limit allows (a job it leaves no room for
+    gives :data:`SKIPPED`); with more, on worker threads (no limit).
+    """
+    if workers > 1:
+        return run_threads(lambda job: job(None), jobs, workers)
+    out = []
+    for job in jobs:
+        left = resolver.left()
+        out.append(SKIPPED if left == 0 else job(left))
+    return out
+
+
+def _plan_marginal(plan: Plan) -> dict:
+    """The plan's own marginal block, if it carries one ({} if not)."""
+    marginal = plan.marginal or {}
+    return marginal if marginal.get("computed", True) else {}
+
+
+def _budget_step(resolver: Resolver, plan: Plan) -> float:
+    marginal = _plan_marginal(plan)
+    sc = resolver.scenario
+    return float(marginal.get("step_gbp") or sc.marginal_step_gbp or DEFAULT_STEP_GBP)
+
+
+def _budget_job(resolver: Resolver, plan: Plan):
+    """The re-solve for what the next budget step buys; None if the plan carries it."""
+    if _plan_marginal(plan):
+        return None
+    step = _budget_step(resolver, plan)
+    return lambda left: resolver.marginal(plan, step)
+
+
+def _budget_value(resolver: Resolver, plan: Plan, solved, notes: list) -> dict:
     """What the next budget step buys: the plan's marginal block, or one re-solve for it.
 
     Both come from :func:`planner.plan.marginal_value`, so the figures, what is bought and
     the reliability rule are the same whether the plan carried them or not, and the step is
-    never solved twice.
+    never solved twice. ``solved`` is the re-solve's result (None: not made, or no plan;
+    :data:`SKIPPED`: the limit left no room).
     """
-    sc = resolver.scenario
-    marginal = plan.marginal or {}
-    step = float(marginal.get("step_gbp") or sc.marginal_step_gbp or DEFAULT_STEP_GBP)
+    marginal = _plan_marginal(plan)
+    step = _budget_step(resolver, plan)
     source = "plan.marginal" if marginal else None
     if not marginal:
-        if resolver.can():
-            resolver.count += 1
-            marginal = marginal_value(resolver.dataset, plan, step) or {}
-            source = "re-solve" if marginal else None
-        else:
+        if solved is SKIPPED:
             notes.append("what the next budget step buys was not re-solved (max_resolves)")
+        else:
+            marginal = solved or {}
+            source = "re-solve" if marginal else None
     out = {
         "step_gbp": step,
         "extra_benefit_gbp": marginal.get("extra_benefit_gbp"),
@@ -436,34 +518,51 @@ def _adoptions(
     return a
 
 
-def _displaced(
-    resolver: Resolver, options: Options, plan_pairs: set, a: pd.DataFrame, notes: list
-) -> None:
-    """Re-solve without each adoption (largest benefit first); fill the displaced columns."""
+def _displaced_jobs(
+    resolver: Resolver, options: Options, plan_pairs: set, a: pd.DataFrame
+) -> list[tuple]:
+    """Re-solves without each adoption (largest benefit first): ``(row, job)`` pairs.
+
+    Adoptions locked in are not re-solved; their text says so.
+    """
     sc = resolver.scenario
+    by_unit = separable(options)
+    unit_of = options.trusts["unit"]
+    locked_in = {(lk.trust, lk.product) for lk in sc.locks if lk.adopt}
+    jobs = []
+    for k in a.sort_values("benefit_gbp", ascending=False, kind="stable").index:
+        tc, pc = a.at[k, "trust"], a.at[k, "product"]
+        if (tc, pc) in locked_in:
+            a.at[k, "displaced"] = NOT_DISPLACED_TEXT["locked_in"]
+            continue
+        unit = unit_of[tc] if by_unit else None
+        without = sc.replace(locks=[*sc.locks, Lock(tc, pc, False)])
+        jobs.append((k, lambda left, s=without, u=unit: resolver.solve(scenario=s, unit=u)))
+    return jobs
+
+
+def _fill_displaced(
+    options: Options, plan_pairs: set, a: pd.DataFrame, jobs: list, results: list, notes: list
+) -> None:
+    """Fill the displaced columns from the re-solves without each adoption."""
     t = options.table
     by_unit = separable(options)
     benefit_of = dict(
         zip(zip(t["trust"], t["product"], strict=True), t["benefit_gbp"], strict=True)
     )
     unit_of = options.trusts["unit"]
-    locked_in = {(lk.trust, lk.product) for lk in sc.locks if lk.adopt}
     skipped = 0
-    for k in a.sort_values("benefit_gbp", ascending=False, kind="stable").index:
+    for (k, _), got in zip(jobs, results, strict=True):
         tc, pc = a.at[k, "trust"], a.at[k, "product"]
-        if (tc, pc) in locked_in:
-            a.at[k, "displaced"] = NOT_DISPLACED_TEXT["locked_in"]
-            continue
-        if not resolver.can():
+        if got is SKIPPED:
             skipped += 1
             a.at[k, "displaced"] = NOT_DISPLACED_TEXT["limit"]
             continue
-        unit = unit_of[tc] if by_unit else None
-        before = {p for p in plan_pairs if unit is None or unit_of[p[0]] == unit}
-        got = resolver.solve(scenario=sc.replace(locks=[*sc.locks, Lock(tc, pc, False)]), unit=unit)
         if got is None:
             a.at[k, "displaced"] = NOT_DISPLACED_TEXT["infeasible"]
             continue
+        unit = unit_of[tc] if by_unit else None
+        before = {p for p in plan_pairs if unit is None or unit_of[p[0]] == unit}
         after, benefit_after = got
         change = benefit_after - sum(benefit_of[p] for p in before)
         new = after - before
@@ -482,9 +581,12 @@ def _not_chosen(
     plan: Plan,
     plan_pairs: set,
     wanted: set,
-    lam: float | None,
 ) -> pd.DataFrame:
-    """One row per (trust, product) neither adopted nor in use, with its structural flags."""
+    """One row per (trust, product) neither adopted nor in use, with its structural flags.
+
+    The reason of a ``budget`` row names what money buys at the margin, so it is left empty
+    here and filled by :func:`_fill_budget_reasons` once that is known.
+    """
     t = options.table
     index = options.option_index()
     sc = options.scenario
@@ -501,7 +603,6 @@ def _not_chosen(
         for tc, pc, uc in zip(chosen["trust"], chosen["product"], chosen["use_case"], strict=True)
     }
     have = plan_pairs | existing
-    units = plan.units.set_index("buying_unit")
     rows = []
     for tc in dataset.trusts.index:
         if tc not in wanted:
@@ -573,12 +674,6 @@ def _not_chosen(
             row["reason_code"] = code
             if facts is not None:
                 row["reason"] = not_chosen_reason(code, **facts)
-            else:
-                unit = trusts.at[tc, "unit"]
-                slack = float(units.at[unit, "slack_gbp"]) if unit in units.index else np.nan
-                row["reason"] = budget_reason(row["benefit_per_gbp"], lam, slack)
-                if platform > 0:
-                    row["reason"] += platform_note(platform)
 
             rows.append(row)
     frame = pd.DataFrame(rows, columns=NOT_CHOSEN_COLUMNS)
@@ -589,61 +684,92 @@ def _not_chosen(
     return frame
 
 
-def _break_even(
+def _fill_budget_reasons(options: Options, plan: Plan, nc: pd.DataFrame, lam) -> None:
+    """The reason of each ``budget`` row: its benefit per pound against the margin's."""
+    units = plan.units.set_index("buying_unit")
+    unit_of = options.trusts["unit"]
+    for k in nc.index[nc["reason_code"] == "budget"]:
+        unit = unit_of[nc.at[k, "trust"]]
+        slack = float(units.at[unit, "slack_gbp"]) if unit in units.index else np.nan
+        reason = budget_reason(nc.at[k, "benefit_per_gbp"], lam, slack)
+        platform = nc.at[k, "platform_gbp"]
+        if platform > 0:
+            reason += platform_note(platform)
+        nc.at[k, "reason"] = reason
+
+
+def _break_even_jobs(
     resolver: Resolver,
     options: Options,
     plan: Plan,
     plan_pairs: set,
     nc: pd.DataFrame,
     tol: float,
-    workers: int,
-    notes: list,
-) -> None:
-    """Search the break-even factor of every searchable row of ``nc``; fill its columns."""
+    shortcuts: bool,
+) -> list[tuple]:
+    """The break-even search of every searchable row of ``nc``: ``(row, job)`` pairs."""
     todo = [k for k in nc.index if nc.at[k, "search"] == ""]
     if not todo:
-        return
+        return []
     by_unit = separable(options)
     unit_of = options.trusts["unit"]
-    scoped: dict = {}  # options and objective target per buying unit (or all)
+    scoped: dict = {}  # options, objective target and proven bound per buying unit (or all)
+    models = LeastCostModels() if shortcuts else None
 
     def scope(unit):
         if unit not in scoped:
             part = options.for_units([unit]) if unit is not None else options
-            scoped[unit] = (part, objective_floor(part, plan_pairs, plan))
+            upper = None
+            if shortcuts:
+                upper = plan_upper_bound(
+                    part, plan_pairs, plan, unit is None, resolver.scenario, resolver.model
+                )
+            scoped[unit] = (part, objective_floor(part, plan_pairs, plan), upper)
         return scoped[unit]
 
     def job(k):
-        def make(max_solves):
-            tc = nc.at[k, "trust"]
-            unit = unit_of[tc] if by_unit else None
-            return BreakEvenSearch(
+        tc = nc.at[k, "trust"]
+        unit = unit_of[tc] if by_unit else None
+        part, target, upper = scope(unit)  # made here, in order, not on the worker threads
+
+        def run(left):
+            search = BreakEvenSearch(
                 resolver.scenario,
                 resolver.model,
                 unit,
                 tc,
                 nc.at[k, "product"],
                 float(nc.at[k, "cost_gbp"]),
-                scope(unit)[1],
+                target,
                 tol,
-                max_solves,
+                left,
+                upper,
             )
+            return resolver.search(search, part, models)
 
-        return make
+        return run
 
-    results = search_all(resolver, [job(k) for k in todo], lambda u: scope(u)[0], workers)
+    return [(k, job(k)) for k in todo]
+
+
+def _fill_break_even(nc: pd.DataFrame, jobs: list, results: list, notes: list) -> dict:
+    """Fill the break-even columns of ``nc`` from the searches; count the bounds used."""
     skipped = 0
-    for k, res in zip(todo, results, strict=True):
-        if res is None:
+    saved = {"settled_by_bound": 0, "confirmed_by_bound": 0}
+    for (k, _), res in zip(jobs, results, strict=True):
+        if res is SKIPPED:
             nc.at[k, "search"] = "skipped: max_resolves reached"
             skipped += 1
             continue
+        if res.get("by") == "bound":
+            saved["confirmed_by_bound" if res["confirmed"] else "settled_by_bound"] += 1
         nc.at[k, "search"] = res["status"]
         nc.at[k, "confirmed"] = res["confirmed"]
         if res["factor"] is not None:
             nc.at[k, "break_even_price_factor"] = res["factor"]
     if skipped:
         notes.append(f"break-even prices of {skipped} options were not searched (max_resolves)")
+    return saved
 
 
 def _finish_not_chosen(options: Options, nc: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,31 @@ Every what-if of :mod:`planner.explain` is a solve of the plan's own model, made
   forced in, its objective held at the plan's, the buying unit's cost minimised with its
   budget lifted) gives ``f* = 1 - (c - budget) / bill``; one normal re-solve just below it
   confirms it (:func:`chosen_with_rebate`); bisection is the fallback for solver-gap noise;
-- :func:`search_all` runs many searches in this process or in worker processes.
+- :func:`search_all` runs many searches, one after another or on worker threads.
+
+Four shortcuts leave every result as the full method gives it (``search`` texts included):
+
+- **"Not chosen even free" by a bound.** The least-cost MILP's linear relaxation (solved in
+  milliseconds, warm-started) bounds its least cost from below; when even that bound is
+  beyond the budget plus the option's whole bill, the MILP would say "not chosen even free"
+  and is not run.
+- **Confirmation by the plan's bound.** The least-cost re-solve returns its plan ``S``
+  (with the option). Just below the threshold ``S`` fits the budget, so the confirming
+  re-solve's optimum is worth at least ``S``; any plan *without* the option is a plan of the
+  original problem, worth at most the plan's proven bound. When ``S`` beats that bound by
+  more than the solver's stopping gap, every plan HiGHS may return with that gap adopts the
+  option, and the confirming solve is not run (:func:`confirmed_by_bound`).
+- **No repeated solves.** Re-solves are kept in a process-wide cache keyed on what they
+  depend on (the dataset's contents, the scenario, the model and buying unit, the option
+  and the objective to match), so the value of more money is solved once for all the
+  trusts a user asks about, and a trust explained again costs nothing (:func:`clear_cache`).
+- **One least-cost model per worker.** The least-cost MILP is built once per buying unit and
+  worker, and each search only sets its option's lower bound (restored afterwards): HiGHS
+  gets the very model a fresh build gives, so its answers are the same.
+
+HiGHS releases the GIL while it solves, so the re-solves run on worker *threads*
+(:func:`run_threads`): no process start-up, no copy of the data, and every solve is the
+same single-threaded, seeded HiGHS run whichever thread makes it.
 
 A solver stop that decides nothing (a time-out) is reported as undecided, never as "not
 chosen". The sentences that report the results are in :mod:`planner.explain_text`.
@@ -19,18 +43,27 @@ chosen". The sentences that report the results are in :mod:`planner.explain_text
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
+import highspy
 import numpy as np
 import pulp
 
 from planner.data import Dataset
-from planner.economics import Options, build_options
+from planner.economics import COST_TIE_BREAK, Options, build_options
 from planner.equity_rules import unit_groups
 from planner.errors import InfeasibleError, PlannerError, SolverError
-from planner.model import build_model
-from planner.parallel import run_jobs
-from planner.plan import Plan
+from planner.evaluate import evaluate
+from planner.model import Model, build_model
+from planner.plan import Plan, marginal_value
 from planner.scenario import Scenario
 from planner.solve import Status, run_solver, solve_options
 
@@ -38,6 +71,100 @@ from planner.solve import Status, run_solver, solve_options
 CONFIRM_MARGIN = 1e-4
 #: Stands in for "no budget" for the buying unit of the least-cost re-solve.
 NO_BUDGET_GBP = 1e12
+#: Re-solves kept by the process-wide cache (oldest dropped first).
+CACHE_SIZE = 4096
+#: Slack (relative to the objective) allowed for the solvers' tolerances in that proof.
+BOUND_SLACK = 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# The cache of re-solves
+
+
+class _Cache:
+    """A thread-safe least-recently-used map of re-solve results."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> Any:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_CACHE = _Cache(CACHE_SIZE)
+
+
+def clear_cache() -> None:
+    """Forget every cached re-solve (benchmarks call it to time cold explanations)."""
+    _CACHE.clear()
+
+
+def dataset_key(dataset: Dataset) -> str:
+    """A digest of the dataset's contents: equal data, equal key (within one process)."""
+    digest = hashlib.sha256(dataset.source.encode("utf-8", "replace"))
+    for frame in (
+        dataset.icss,
+        dataset.trusts,
+        dataset.products,
+        dataset.price_tiers,
+        dataset.deployments,
+    ):
+        digest.update(pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL))
+    return digest.hexdigest()
+
+
+def _copy(value):
+    """A copy of a cached result deep enough that callers may change it (dicts and lists)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Worker threads
+
+
+def run_threads(fn: Callable, items: Sequence, workers: int) -> list:
+    """``[fn(item) for item in items]``, on up to ``workers`` threads; results in item order.
+
+    HiGHS releases the GIL while it solves, so solves on two threads use two cores. On
+    Ctrl-C (or any exception) the jobs not yet started are dropped and the exception is
+    raised at once; the solves already running finish on their own (each is one re-solve).
+    """
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="resolve")
+    try:
+        futures = [pool.submit(fn, item) for item in items]
+        results = [f.result() for f in futures]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
 
 
 def rebate_options(options: Options, trust: str, product: str, rebate_gbp: float) -> Options:
@@ -91,14 +218,48 @@ def solve_pairs(
 
 
 class Resolver:
-    """Count re-solves against a limit."""
+    """Count re-solves against a limit; with ``cache``, reuse the process's earlier ones."""
 
-    def __init__(self, dataset: Dataset, scenario: Scenario, model: str, limit: int | None):
+    def __init__(
+        self,
+        dataset: Dataset,
+        scenario: Scenario,
+        model: str,
+        limit: int | None,
+        cache: bool = False,
+    ):
         self.dataset = dataset
         self.scenario = scenario
         self.model = model
         self.limit = limit
         self.count = 0
+        self.key = dataset_key(dataset) if cache else None
+        self.cache_hits = 0
+        self._lock = threading.Lock()
+
+    def add(self, solves: int) -> None:
+        """Count ``solves`` more re-solves (safe from worker threads)."""
+        with self._lock:
+            self.count += solves
+
+    def cached(self, key: tuple, compute: Callable[[], tuple[Any, int]]) -> Any:
+        """The cached result under ``key``, or ``compute()`` (result, solves) counted and kept.
+
+        A result that may come from a solver time-out (no plan, or an undecided search) is
+        not kept: asked again, it is solved again.
+        """
+        full = (self.key, *key) if self.key is not None else None
+        if full is not None:
+            hit = _CACHE.get(full)
+            if hit is not None:
+                with self._lock:
+                    self.cache_hits += 1
+                return _copy(hit[0])
+        value, solves = compute()
+        self.add(solves)
+        if full is not None and _keep(value):
+            _CACHE.put(full, (_copy(value),))
+        return value
 
     def left(self) -> int | None:
         """Re-solves still allowed (None: no limit)."""
@@ -110,8 +271,56 @@ class Resolver:
 
     def solve(self, scenario: Scenario, unit: str | None = None) -> tuple[set, float] | None:
         """Re-solve the plan's dataset under ``scenario`` (see :func:`solve_pairs`)."""
-        self.count += 1
-        return solve_pairs(self.dataset, scenario, self.model, unit)
+        got = self.cached(
+            ("pairs", scenario, self.model, unit),
+            lambda: (_frozen(solve_pairs(self.dataset, scenario, self.model, unit)), 1),
+        )
+        return None if got is None else (set(got[0]), got[1])
+
+    def marginal(self, plan: Plan, step: float) -> dict | None:
+        """What the next ``step`` of budget buys (:func:`planner.plan.marginal_value`)."""
+        key = (
+            "marginal",
+            plan.scenario,
+            plan.model,
+            float(plan.budget_gbp),
+            float(step),
+            frozenset(zip(plan.adoptions["trust"], plan.adoptions["product"], strict=True)),
+            float(plan.benefit_gbp),
+            float(plan.objective),
+            float(plan.bound),
+            str(plan.status),
+        )
+        return self.cached(key, lambda: (marginal_value(self.dataset, plan, step), 1))
+
+    def search(
+        self, job: BreakEvenSearch, options: Options, models: LeastCostModels | None = None
+    ) -> dict:
+        """One break-even search (:func:`search_break_even`), counted and cached.
+
+        A search with a limit on its solves is never cached: it may have stopped short.
+        """
+
+        def compute() -> tuple[dict, int]:
+            result = search_break_even(self.dataset, job, options, models)
+            return result, result["solves"]
+
+        if job.max_solves is not None:
+            result, solves = compute()
+            self.add(solves)
+            return result
+        return self.cached(("search", job), compute)
+
+
+def _keep(value) -> bool:
+    """Whether a result may be reused: not a "no plan" (maybe a time-out) nor undecided."""
+    if value is None:
+        return False
+    return not (isinstance(value, dict) and str(value.get("status", "")).startswith("undecided"))
+
+
+def _frozen(got: tuple[set, float] | None) -> tuple[frozenset, float] | None:
+    return None if got is None else (frozenset(got[0]), got[1])
 
 
 def separable(options: Options) -> bool:
@@ -122,7 +331,12 @@ def separable(options: Options) -> bool:
 
 @dataclass(frozen=True)
 class BreakEvenSearch:
-    """One break-even search: an option, its bill, the objective to match, where to solve."""
+    """One break-even search: an option, its bill, the objective to match, where to solve.
+
+    ``upper`` is a proven upper bound on the objective of any plan *without* the option in
+    the solved scope (from the plan's own solve, see :func:`plan_upper_bound`); None leaves
+    every threshold to a confirming re-solve.
+    """
 
     scenario: Scenario
     model: str
@@ -133,6 +347,7 @@ class BreakEvenSearch:
     target: float
     tolerance: float
     max_solves: int | None
+    upper: float | None = None
 
 
 def objective_floor(options: Options, plan_pairs: set, plan: Plan) -> float:
@@ -146,18 +361,127 @@ def objective_floor(options: Options, plan_pairs: set, plan: Plan) -> float:
     return total
 
 
-def least_cost_with(options: Options, i: int, unit: str, target: float) -> float | None:
-    """Least cost of ``unit`` for a plan with option ``i`` worth at least ``target``.
+def plan_upper_bound(
+    scope: Options, plan_pairs: set, plan: Plan, whole: bool, scenario: Scenario, model: str
+) -> float | None:
+    """A proven upper bound on the objective of any plan of ``scope``, from the plan's solve.
 
-    The plan's MILP (``build_model``) with option ``i`` forced in, the unit's budget lifted,
-    the objective (weighted benefit plus any maximin term) held at ``target`` or more, and
-    the unit's cost minimised. Returns None when no plan with the option reaches the target.
+    The plan's solve proved ``plan.bound`` for the whole problem. For the whole options
+    (``whole``) that is the bound; for one buying unit ``u`` of a separable model it is the
+    unit's part of the plan plus the plan's whole gap, since the other units' bounds are at
+    least their parts of the plan. None when the plan was not solved under this scenario and
+    model or has no finite bound.
+    """
+    if plan.model != model or plan.scenario != scenario:
+        return None
+    bound, objective = float(plan.bound), float(plan.objective)
+    if not (math.isfinite(bound) and math.isfinite(objective)):
+        return None
+    if whole:
+        return bound
+    index = scope.option_index()
+    mask = np.zeros(len(scope.table), dtype=bool)
+    for p in plan_pairs:
+        if p in index:
+            mask[index[p]] = True
+    part = evaluate(scope, mask, check_rules=False).objective
+    return float(part) + max(bound - objective, 0.0)
+
+
+def confirmed_by_bound(
+    options: Options, job: BreakEvenSearch, least: LeastCost, rebate: float
+) -> bool:
+    """Whether the plan's bound proves that a normal re-solve at ``rebate`` adopts the option.
+
+    ``least`` is the least-cost plan (with the option), every variable as solved. The
+    least-cost MILP has every row of the plan's MILP but the unit's budget, so with the
+    rebate, if its cost fits the budget, it is a plan of the confirming re-solve, worth
+    ``v`` = weighted benefit + maximin term - the cost tie-break: the re-solve's optimum is
+    at least ``v``. HiGHS stops with a plan within ``mip_gap`` (relative) of its bound, so it
+    returns a plan worth at least ``v - mip_gap x |v|``; every plan without the option is a
+    plan of the original problem, worth at most ``job.upper``. If the first exceeds the
+    second (with room for the solvers' tolerances), the re-solve adopts the option. False
+    only means "not proven".
+    """
+    if job.upper is None or not math.isfinite(job.upper):
+        return False
+    unit = options.trusts.at[job.trust, "unit"]
+    budget = float(options.budgets[unit])
+    if least.cost - rebate > budget - 1e-7 * max(1.0, abs(budget)) - 1e-6:
+        return False  # not clearly within the budget: leave it to the re-solve
+    value = least.weighted + least.maximin - COST_TIE_BREAK * (least.total_cost - rebate)
+    scale = max(1.0, abs(value), abs(job.upper))
+    gap = max(float(job.scenario.mip_gap), 0.0)
+    return value - (gap + BOUND_SLACK) * scale - 1e-3 > job.upper
+
+
+class LeastCostModels:
+    """The least-cost MILP of each scope, and its linear relaxation, built once per thread.
+
+    Each search sets its option's lower bound to 1, solves, and restores it, so HiGHS is
+    handed exactly the model a fresh :func:`least_cost_model` gives. The relaxation (a
+    separate HiGHS object, warm-started from one option to the next) gives a lower bound on
+    each least cost (:meth:`lower_bound`).
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _built(self, options: Options, unit: str, target: float) -> list:
+        built = getattr(self._local, "models", None)
+        if built is None:
+            built = self._local.models = {}
+        key = (id(options), unit, target)
+        if key not in built:
+            built[key] = [options, least_cost_model(options, unit, target), None]
+        return built[key]
+
+    def get(self, options: Options, unit: str, target: float) -> Model:
+        """This thread's least-cost model of ``options`` for ``unit`` and ``target``."""
+        return self._built(options, unit, target)[1]
+
+    def lower_bound(self, options: Options, unit: str, target: float, i: int) -> float | None:
+        """A lower bound on the least cost with option ``i``: the relaxation's optimum.
+
+        Returns ``inf`` when the relaxation (hence the MILP) is infeasible, None when the
+        relaxation did not solve to optimality.
+        """
+        entry = self._built(options, unit, target)
+        model = entry[1]
+        if entry[2] is None:
+            sc = options.scenario
+            solver = pulp.HiGHS(msg=False, mip=False, threads=sc.threads, timeLimit=sc.time_limit_s)
+            model.prob.solve(solver)  # also numbers the columns (var.index)
+            entry[2] = model.prob.solverModel
+        lp = entry[2]
+        x = model.x[i]
+        low = float(x.lowBound or 0.0)
+        up = 1.0 if x.upBound is None else float(x.upBound)
+        if up < 1.0:
+            return math.inf
+        lp.changeColBounds(x.index, 1.0, up)
+        try:
+            lp.run()
+            status = lp.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
+                return math.inf
+            if status != highspy.HighsModelStatus.kOptimal:
+                return None
+            return float(lp.getInfo().objective_function_value)
+        finally:
+            lp.changeColBounds(x.index, low, up)
+
+
+def least_cost_model(options: Options, unit: str, target: float) -> Model:
+    """The least-cost MILP of ``unit``, with no option forced in yet.
+
+    The plan's MILP with the unit's budget lifted, the objective held at ``target`` or more,
+    and the unit's cost minimised.
     """
     sc = options.scenario
     budgets = options.budgets.copy()
     budgets[unit] = NO_BUDGET_GBP
     model = build_model(options, budgets=budgets)
-    model.x[i].lowBound = 1
     w = options.table["weighted_benefit_gbp"].to_numpy()
     pairs = [(model.x[j], float(w[j])) for j in range(len(model.x))]
     if model.min_coverage is not None:
@@ -167,9 +491,41 @@ def least_cost_with(options: Options, i: int, unit: str, target: float) -> float
     model.prob.addConstraint(
         pulp.LpConstraint(pulp.LpAffineExpression(pairs), pulp.LpConstraintGE, "floor", target)
     )
-    # HiGHS presolve slows this min-cost form about five-fold on the shipped data (same
-    # answers); otherwise the solve is the package's one runner with the scenario's limits
-    run = run_solver(model.prob, sc, presolve=False)
+    return model
+
+
+class LeastCost(NamedTuple):
+    """A least-cost plan: the unit's cost, the adoptions, and its value as solved."""
+
+    cost: float
+    mask: np.ndarray
+    weighted: float  # weighted benefit of the adoptions
+    maximin: float  # the maximin term (weight x the lowest-coverage variable), 0 if none
+    total_cost: float  # cost of every buying unit of the model
+
+
+def least_cost_plan(
+    options: Options, i: int, unit: str, target: float, model: Model | None = None
+) -> LeastCost | None:
+    """Least cost of ``unit`` for a plan with option ``i`` worth at least ``target``, and its plan.
+
+    The plan's MILP (``build_model``) with option ``i`` forced in, the unit's budget lifted,
+    the objective (weighted benefit plus any maximin term) held at ``target`` or more, and
+    the unit's cost minimised. ``model`` is a :func:`least_cost_model` of the same options,
+    unit and target to reuse. Returns None when no plan with the option reaches the target;
+    otherwise the cost and the plan's adoption mask.
+    """
+    if model is None:
+        model = least_cost_model(options, unit, target)
+    x = model.x[i]
+    low = x.lowBound
+    x.lowBound = 1
+    try:
+        # HiGHS presolve slows this min-cost form about five-fold on the shipped data (same
+        # answers); otherwise the solve is the package's one runner with the scenario's limits
+        run = run_solver(model.prob, options.scenario, presolve=False)
+    finally:
+        x.lowBound = low
     if run.status == Status.INFEASIBLE:
         return None
     if not run.has_plan:
@@ -177,7 +533,27 @@ def least_cost_with(options: Options, i: int, unit: str, target: float) -> float
             "the solver stopped before finding the least cost with the option; raise time_limit_s",
             status=run.status.value,
         )
-    return float(model.unit_cost[unit].value() or 0.0)
+    mask = np.array([(v.varValue or 0.0) > 0.5 for v in model.x], dtype=bool)
+    w = options.table["weighted_benefit_gbp"].to_numpy()
+    maximin = 0.0
+    if model.min_coverage is not None:
+        maximin = options.scenario.maximin_weight_gbp * float(model.min_coverage.varValue or 0.0)
+    return LeastCost(
+        float(model.unit_cost[unit].value() or 0.0),
+        mask,
+        float(w[mask].sum()),
+        maximin,
+        float(model.cost.value() or 0.0) if model.cost is not None else math.nan,
+    )
+
+
+def least_cost_with(options: Options, i: int, unit: str, target: float) -> float | None:
+    """Least cost of ``unit`` for a plan with option ``i`` worth at least ``target``.
+
+    See :func:`least_cost_plan`; returns the cost only, None when no plan reaches the target.
+    """
+    got = least_cost_plan(options, i, unit, target)
+    return None if got is None else got.cost
 
 
 def chosen_with_rebate(options: Options, trust: str, product: str, rebate: float) -> bool:
@@ -195,12 +571,24 @@ def chosen_with_rebate(options: Options, trust: str, product: str, rebate: float
 
 
 def search_break_even(
-    dataset: Dataset, job: BreakEvenSearch, options: Options | None = None
+    dataset: Dataset,
+    job: BreakEvenSearch,
+    options: Options | None = None,
+    models: LeastCostModels | None = None,
 ) -> dict:
     """Break-even factor of one option: a least-cost re-solve, then a confirming re-solve.
 
+    The confirming re-solve is skipped when the plan's bound proves its answer
+    (:func:`confirmed_by_bound`, only with ``job.upper``). ``models`` reuses least-cost
+    models across searches of the same options.
+
+    With ``models``, the least cost's linear relaxation settles "not chosen even free"
+    without the MILP when its bound is already too dear.
+
     Returns:
-        ``{"factor": f* or None, "confirmed": bool, "status": text, "solves": n}``.
+        ``{"factor": f* or None, "confirmed": bool, "status": text, "solves": n}``, and
+        ``"by": "bound"`` when a bound stood in for a solve (the outcome is the one the solve
+        would give).
     """
     if options is None:
         options = build_options(dataset, job.scenario, job.model)
@@ -215,16 +603,22 @@ def search_break_even(
     def allowed() -> bool:
         return job.max_solves is None or solves < job.max_solves
 
+    free = {"factor": None, "confirmed": False, "status": "not chosen even free"}
+    too_dear = budget + max(bill, 0.0) + 0.5  # least cost above this: not chosen even free
     try:
+        model = None
+        if models is not None:
+            model = models.get(options, unit, job.target)
+            lower = models.lower_bound(options, unit, job.target, i)
+            if lower is not None and (
+                math.isinf(lower) or lower - BOUND_SLACK * max(1.0, abs(lower)) > too_dear
+            ):
+                return {**free, "solves": 0, "by": "bound"}
         solves += 1
-        least = least_cost_with(options, i, unit, job.target)
-        if least is None or least > budget + max(bill, 0.0) + 0.5:
-            return {
-                "factor": None,
-                "confirmed": False,
-                "status": "not chosen even free",
-                "solves": 1,
-            }
+        got = least_cost_plan(options, i, unit, job.target, model)
+        least = None if got is None else got.cost
+        if least is None or least > too_dear:
+            return {**free, "solves": 1}
         if bill <= 0:  # nothing to cut: a tie with the plan
             return {
                 "factor": 1.0,
@@ -233,10 +627,19 @@ def search_break_even(
                 "solves": 1,
             }
         factor = min(max(1.0 - (least - budget) / bill, 0.0), 1.0)
+        probe = max(factor - CONFIRM_MARGIN, 0.0)
+        if confirmed_by_bound(options, job, got, (1.0 - probe) * bill):
+            status = "found by a least-cost re-solve and confirmed"
+            return {
+                "factor": factor,
+                "confirmed": True,
+                "status": status,
+                "solves": 1,
+                "by": "bound",
+            }
         if not allowed():
             status = "found by a least-cost re-solve; not confirmed (max_resolves)"
             return {"factor": factor, "confirmed": False, "status": status, "solves": solves}
-        probe = max(factor - CONFIRM_MARGIN, 0.0)
         solves += 1
         if chosen_with_rebate(options, job.trust, job.product, (1.0 - probe) * bill):
             status = "found by a least-cost re-solve and confirmed"
@@ -268,26 +671,27 @@ def search_all(resolver: Resolver, jobs: list, options_for, workers: int = 1) ->
     """Run break-even searches; a search the resolver's limit leaves no room for is None.
 
     Args:
-        resolver: Counts the re-solves (its limit bounds the searches in this process).
+        resolver: Counts the re-solves (its limit bounds the searches); with its cache on,
+            a search made before in this process (same data and search) is not made again.
         jobs: Function of the re-solves left (None: no limit) giving one
             :class:`BreakEvenSearch`, one per option to search.
         options_for: Function of a buying unit (or None) giving the options to solve.
-        workers: Worker processes; more than 1 needs a resolver without a limit.
+        workers: Worker threads; more than 1 needs a resolver without a limit.
     """
+    models = LeastCostModels()
+
+    def run(job: BreakEvenSearch) -> dict:
+        return resolver.search(job, options_for(job.unit), models)
+
     if workers > 1:
-        results = run_jobs(
-            search_break_even, resolver.dataset, [j(None) for j in jobs], workers=workers
-        )
-        resolver.count += sum(r["solves"] for r in results)
-        return results
+        if resolver.limit is not None:
+            raise ValueError("worker threads need a resolver without a limit")
+        return run_threads(run, [make(None) for make in jobs], workers)
     results: list[dict | None] = []
     for make in jobs:
         left = resolver.left()
         if left == 0:
             results.append(None)
             continue
-        job = make(left)
-        result = search_break_even(resolver.dataset, job, options_for(job.unit))
-        resolver.count += result["solves"]
-        results.append(result)
+        results.append(run(make(left)))
     return results

@@ -775,6 +775,16 @@ def test_solve_writes_cost_shares(tmp_path, capsys):
     assert shapley["share_gbp"].sum() == pytest.approx(pools["pooled_cost_gbp"].sum(), rel=1e-9)
 
 
+def test_explain_refuses_a_cap_on_re_solves_shared_between_threads(tmp_path, capsys):
+    out = tmp_path / "why"
+    args = ["explain", "--data", DEFAULT, "--budget", "2m", "--out", out, "--max-resolves", "5"]
+    code, _, err = run(capsys, *args, "--workers", "2")
+    assert code == 2
+    assert "--max-resolves needs --workers 1" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
 def test_explain_command_writes_tables_and_a_page_per_trust(tmp_path, capsys):
     out = tmp_path / "why"
     args = ["explain", "--data", DEFAULT, "--budget", "2m", "--trust", "RBH", "--out", out]
