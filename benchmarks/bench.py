@@ -91,6 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         help="also compare planner.solve with HiGHS alone on the same MILPs (target 1.3x); "
         "'only' runs just that (default yes)",
     )
+    parser.add_argument(
+        "--explain",
+        choices=("yes", "no", "only"),
+        default="yes",
+        help="also time 'why this plan' for one trust and for every trust of the default ICS "
+        "(targets 1.5 s and 10 s); 'only' runs just that (default yes)",
+    )
+    parser.add_argument(
+        "--scaling",
+        choices=("yes", "no", "only"),
+        default="yes",
+        help="also run the scaling curve, 50 to 800 trusts x 60 products, for each route "
+        "(target: central at 800 trusts under 10 s); 'only' runs just that (default yes)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -103,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import bench_report
 
-    sections = {"batch": args.batch, "rollout": args.rollout, "floor": args.floor}
+    sections = {
+        "batch": args.batch,
+        "rollout": args.rollout,
+        "floor": args.floor,
+        "explain": args.explain,
+        "scaling": args.scaling,
+    }
     any_only = "only" in sections.values()
 
     def wanted(section: str) -> bool:
@@ -143,6 +163,19 @@ def main(argv: list[str] | None = None) -> int:
             time_limit_s=args.time_limit,
         )
         print("\n".join(lines), flush=True)
+    explain_rows: list[dict] = []
+    if wanted("explain"):
+        import explain_bench
+
+        lines, explain_rows = explain_bench.run(repeats=args.repeats or 3)
+        print("\n".join(lines), flush=True)
+    scaling_rows: list[dict] = []
+    if wanted("scaling"):
+        import scaling_bench
+
+        # one run per point by default: the 800-trust local and ICS runs take minutes each
+        lines, scaling_rows = scaling_bench.run(repeats=args.repeats or 1)
+        print("\n".join(lines), flush=True)
     if wanted("rollout"):
         import rollout_bench
 
@@ -173,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             batch_rows=batch_rows,
             rollout_rows=rollout_rows,
             floor_rows=floor_rows,
+            explain_rows=explain_rows,
+            scaling_rows=scaling_rows,
             wall_s=elapsed,
         )
         args.json.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")

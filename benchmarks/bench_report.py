@@ -326,6 +326,8 @@ def json_payload(
     rollout_rows: list[dict],
     wall_s: float,
     floor_rows: list[dict] | None = None,
+    explain_rows: list[dict] | None = None,
+    scaling_rows: list[dict] | None = None,
 ) -> dict:
     """Every raw figure for ``--json``: machine, settings, runs, summaries, verdicts.
 
@@ -360,6 +362,8 @@ def json_payload(
         "batch": batch_rows,
         "rollout": rollout_rows,
         "floor": floor_rows or [],
+        "explain": explain_rows or [],
+        "scaling": scaling_rows or [],
         "notes": measured.notes,
         "wall_s": wall_s,
     }
