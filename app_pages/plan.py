@@ -9,18 +9,19 @@ from app_pages.shared import (
     equity_notes,
     gbp,
     gbp_short,
+    lock_labels,
     next_step_value,
     pct,
+    plan_figures,
     show_error,
     solve_plan,
     styled,
 )
-from planner import plots, report
+from planner import report
 from planner.formatting import MODEL_NAMES, status_text
 
 state = st.session_state
 ctx = state["ctx"]
-dataset = ctx.dataset
 st.title("Plan")
 st.caption(
     "Which AI imaging products each trust should adopt with this money, and who gets "
@@ -28,20 +29,15 @@ st.caption(
 )
 
 with st.expander("Locks: force a product in or keep it out at a trust"):
-    pairs = [(t, p) for t in dataset.trusts.index for p in dataset.products.index]
-
-    def label(pair):
-        """Trust and product by name."""
-        t, p = pair
-        return f"{dataset.trusts.at[t, 'trust_name']}: {dataset.products.at[p, 'product_name']}"
-
+    names = lock_labels(ctx.source, ctx.ics)  # every (trust, product) pair, by name
+    pairs = list(names)
     current_in = [(lk.trust, lk.product) for lk in ctx.scenario.locks if lk.adopt]
     current_out = [(lk.trust, lk.product) for lk in ctx.scenario.locks if not lk.adopt]
     forced_in = st.multiselect(
-        "Force in", pairs, default=current_in, format_func=label, key=f"locks_in:{ctx.scope}"
+        "Force in", pairs, default=current_in, format_func=names.get, key=f"locks_in:{ctx.scope}"
     )
     forced_out = st.multiselect(
-        "Keep out", pairs, default=current_out, format_func=label, key=f"locks_out:{ctx.scope}"
+        "Keep out", pairs, default=current_out, format_func=names.get, key=f"locks_out:{ctx.scope}"
     )
     wanted = [planner.Lock(t, p, True) for t, p in forced_in] + [
         planner.Lock(t, p, False) for t, p in forced_out
@@ -60,7 +56,7 @@ except planner.PlannerError as exc:
     last = state.get("last_plan")
     if last is None or last[0][:2] != key[:2]:
         st.stop()
-    plan = last[1]
+    key, plan = last
     st.warning(
         f"Showing the last valid plan (budget {gbp(plan.budget_gbp)}, "
         f"{MODEL_NAMES[plan.model]}) until the scenario can be met."
@@ -110,8 +106,9 @@ st.markdown(" ".join(summary))
 # filled at the end too: what more money would buy takes one more solve
 marginal_slot = st.empty()
 
-st.plotly_chart(plots.plan_heatmap(plan, dataset), key="heatmap", width="stretch")
-st.plotly_chart(plots.trust_bars(plan), key="trust_bars", width="stretch")
+heatmap, bars = plan_figures(*key)  # built once per plan (a step up was built in advance)
+st.plotly_chart(heatmap, key="heatmap", width="stretch")
+st.plotly_chart(bars, key="trust_bars", width="stretch")
 
 st.subheader("The plan")
 st.dataframe(
@@ -152,27 +149,31 @@ st.dataframe(
     key="trust_table",
 )
 
+# the files are made when a button is pressed, not on every run of the page
 c1, c2, c3 = st.columns(3)
 c1.download_button(
     "Download plan (CSV)",
-    report.csv_text(plan.adoptions),
+    lambda: report.csv_text(plan.adoptions),
     file_name="plan_adoptions.csv",
     mime="text/csv",
     key="download_csv",
+    on_click="ignore",
 )
 c2.download_button(
     "Download plan (Excel)",
-    report.xlsx_bytes(report.plan_sheets(plan)),
+    lambda: report.xlsx_bytes(report.plan_sheets(plan)),
     file_name="plan.xlsx",
     key="download_xlsx",
+    on_click="ignore",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
 c3.download_button(
     "Download plan (JSON)",
-    report.to_json_text(plan.to_dict()),
+    lambda: report.to_json_text(plan.to_dict()),
     file_name="plan.json",
     mime="application/json",
     key="download_json",
+    on_click="ignore",
 )
 
 if plan.scenario == ctx.scenario:  # findings of the plan shown, not of the last valid one

@@ -26,8 +26,6 @@ from planner.formatting import (
     status_text,
     use_case_name,
 )
-from planner.frontier import budget_frontier, equity_frontier
-from planner.uncertainty import run_psa
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {
@@ -35,6 +33,9 @@ SHIPPED = {
     "England-scale (synthetic)": ROOT / "data" / "england",
 }
 DEFAULTS = planner.Scenario()
+#: How cached calls key a scenario: its repr names every setting (and is ~100x quicker to hash
+#: than the object, which Streamlit would pickle on every call).
+SCENARIO_KEY = {planner.Scenario: repr}
 #: What the sidebar calls each target of the coverage floor.
 FLOOR_LABELS = {
     "all": "every trust",
@@ -144,21 +145,76 @@ def source_label(source: str) -> str:
     return "Uploaded: " + source.split(":", 2)[-1]
 
 
-@st.cache_data(show_spinner="Optimising the plan...", max_entries=64)
+@st.cache_data(show_spinner="Optimising the plan...", max_entries=64, hash_funcs=SCENARIO_KEY)
 def solve_plan(source: str, ics: str, scenario: planner.Scenario) -> planner.Plan:
     """One plan (cached on dataset, ICS and scenario)."""
     return planner.solve(dataset_for(source).subset([ics]), scenario)
 
 
-@st.cache_data(show_spinner="Working out what more money would buy (re-solving)...", max_entries=64)
+def next_step_scenario(plan: planner.Plan) -> planner.Scenario | None:
+    """The plan's scenario with ``marginal_step_gbp`` more money, or None when the step is 0.
+
+    One arrow-key step of the budget slider (£0.1m) is the same step: the plan valued here is
+    the one the user is most likely to ask for next.
+    """
+    step = plan.scenario.marginal_step_gbp
+    if step <= 0:
+        return None
+    return plan.scenario.replace(budget_gbp=plan.budget_gbp + step)
+
+
+@st.cache_data(
+    show_spinner="Working out what more money would buy (re-solving)...",
+    max_entries=64,
+    hash_funcs=SCENARIO_KEY,
+)
 def next_step_value(source: str, ics: str, scenario: planner.Scenario) -> dict | None:
-    """What the next marginal_step_gbp buys for the plan (one more solve, cached)."""
-    return planner.marginal_value(
-        dataset_for(source).subset([ics]), solve_plan(source, ics, scenario)
-    )
+    """What the next ``marginal_step_gbp`` buys for the plan (one more solve, cached).
+
+    The library's marginal block (``planner.marginal_between``), from the larger budget's
+    whole plan, solved and kept here rather than by ``planner.marginal_value``: that plan
+    and its figures stay in :func:`solve_plan`'s and :func:`plan_figures`' caches, so a step
+    up the budget slider is drawn without waiting for a solve. None when the step is 0 or
+    the larger budget has no plan.
+    """
+    plan = solve_plan(source, ics, scenario)
+    more = next_step_scenario(plan)
+    if more is None:
+        return None
+    try:
+        bigger = solve_plan(source, ics, more)
+    except planner.PlannerError:
+        return None
+    plan_figures(source, ics, more)
+    return planner.marginal_between(plan, bigger, plan.scenario.marginal_step_gbp)
 
 
-@st.cache_data(show_spinner="Checking who the plan leaves out (re-solving)...", max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=32, hash_funcs=SCENARIO_KEY)
+def plan_figures(source: str, ics: str, scenario: planner.Scenario) -> tuple:
+    """The Plan page's heatmap and per-trust bars for one plan (built once, then reused).
+
+    Held as figure objects (not copies: unpickling a figure costs more than building it);
+    ``st.plotly_chart`` only reads them.
+    """
+    from planner import plots
+
+    plan = solve_plan(source, ics, scenario)
+    return plots.plan_heatmap(plan, dataset_for(source).subset([ics])), plots.trust_bars(plan)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def lock_labels(source: str, ics: str) -> dict[tuple[str, str], str]:
+    """Every (trust, product) pair of the ICS, named as the lock pickers show it."""
+    data = dataset_for(source).subset([ics])
+    trusts, products = data.trusts["trust_name"], data.products["product_name"]
+    return {(t, p): f"{trusts[t]}: {products[p]}" for t in trusts.index for p in products.index}
+
+
+@st.cache_data(
+    show_spinner="Checking who the plan leaves out (re-solving)...",
+    max_entries=64,
+    hash_funcs=SCENARIO_KEY,
+)
 def equity_notes(source: str, ics: str, scenario: planner.Scenario) -> list:
     """The plan's equity findings, each a sentence with names and the price of a fix (cached)."""
     from planner.equity_check import equity_findings
@@ -166,7 +222,9 @@ def equity_notes(source: str, ics: str, scenario: planner.Scenario) -> list:
     return equity_findings(dataset_for(source).subset([ics]), solve_plan(source, ics, scenario))
 
 
-@st.cache_data(show_spinner="Comparing the three ways of buying...", max_entries=32)
+@st.cache_data(
+    show_spinner="Comparing the three ways of buying...", max_entries=32, hash_funcs=SCENARIO_KEY
+)
 def compare_plans(source: str, ics: str, scenario: planner.Scenario):
     """The three procurement models on the same money (cached)."""
     return planner.compare(dataset_for(source).subset([ics]), scenario, keep_going=True)
@@ -188,6 +246,8 @@ def _with_progress(key: tuple, label: str, compute):
 
 def frontiers(ctx: Context, budgets: tuple, weights: tuple):
     """Both frontiers for the current scenario, with progress while they are solved."""
+    from planner.frontier import budget_frontier, equity_frontier  # only this page needs it
+
     data = ctx.dataset
     budget = _with_progress(
         ("budget_frontier", ctx.source, ctx.ics, ctx.scenario, budgets),
@@ -204,6 +264,8 @@ def frontiers(ctx: Context, budgets: tuple, weights: tuple):
 
 def uncertainty(ctx: Context, samples: int, seed: int, workers: int):
     """A probabilistic sensitivity analysis of the current scenario, with progress."""
+    from planner.uncertainty import run_psa  # only this page needs it
+
     data = ctx.dataset
     return _with_progress(
         ("psa", ctx.source, ctx.ics, ctx.scenario, samples, seed),
@@ -342,7 +404,9 @@ def show_table(
             )
 
 
-@st.cache_data(show_spinner="Planning the rollout year by year...", max_entries=32)
+@st.cache_data(
+    show_spinner="Planning the rollout year by year...", max_entries=32, hash_funcs=SCENARIO_KEY
+)
 def rollouts(
     source: str,
     ics: str,
@@ -359,7 +423,7 @@ def rollouts(
     return {m: solve_rollout(data, scenario, m, settings) for m in ("local", "ics", "central")}
 
 
-@st.cache_data(show_spinner="Sharing the pooled cost...", max_entries=32)
+@st.cache_data(show_spinner="Sharing the pooled cost...", max_entries=32, hash_funcs=SCENARIO_KEY)
 def cost_shares(source: str, ics: str, scenario: planner.Scenario):
     """The plan's cost split among its trusts by each rule (cached)."""
     from planner.costshare import share_costs
@@ -368,7 +432,11 @@ def cost_shares(source: str, ics: str, scenario: planner.Scenario):
     return plan, share_costs(dataset_for(source).subset([ics]), plan)
 
 
-@st.cache_data(show_spinner="Explaining the plan for this trust (re-solving)...", max_entries=32)
+@st.cache_data(
+    show_spinner="Explaining the plan for this trust (re-solving)...",
+    max_entries=32,
+    hash_funcs=SCENARIO_KEY,
+)
 def explanation(source: str, ics: str, scenario: planner.Scenario, trust: str):
     """Explanations for one trust and its one-page HTML summary (cached)."""
     from planner.explain import explain_plan

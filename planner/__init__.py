@@ -42,6 +42,7 @@ _EXPORTS = {
     "Plan": "plan",
     "compare": "plan",
     "marginal_value": "plan",
+    "marginal_between": "plan",
     "solve": "plan",
     "Lock": "scenario",
     "Route": "scenario",

@@ -342,19 +342,42 @@ def marginal_value(dataset: Dataset, plan: Plan, step_gbp: float | None = None) 
     except PlannerError:
         return None
     ev = evaluate(opts, res.mask, check_rules=False)
-    noise = max(plan.bound - plan.objective, 0.0) + max(res.bound - res.objective, 0.0)
     chosen = opts.table[res.mask]
     pairs = set(zip(chosen["trust"], chosen["product"], strict=True))
+    return _marginal_block(plan, step, ev.benefit_gbp, res.bound, res.objective, res.status, pairs)
+
+
+def marginal_between(plan: Plan, bigger: Plan, step_gbp: float) -> dict:
+    """The ``marginal`` block of ``plan`` from ``bigger``, the plan of its scenario with more money.
+
+    For a caller that solves and keeps the larger budget's whole plan (the app, so that a
+    step up the budget slider is already solved); ``bigger`` must have ``step_gbp`` more.
+    """
+    pairs = set(zip(bigger.adoptions["trust"], bigger.adoptions["product"], strict=True))
+    return _marginal_block(
+        plan, step_gbp, bigger.benefit_gbp, bigger.bound, bigger.objective, bigger.status, pairs
+    )
+
+
+def _marginal_block(
+    plan: Plan, step: float, benefit: float, bound: float, objective: float, status: str, pairs
+) -> dict:
+    """What ``step`` more money buys: the larger budget's benefit and adoptions against the plan's.
+
+    Flagged unreliable when either solve stopped short of optimal by more than a tenth of the
+    step: the difference would then be solver noise, not value.
+    """
+    noise = max(plan.bound - plan.objective, 0.0) + max(bound - objective, 0.0)
     had = set(zip(plan.adoptions["trust"], plan.adoptions["product"], strict=True))
     return {
         "computed": True,
         "step_gbp": step,
-        "benefit_gbp": ev.benefit_gbp,
-        "extra_benefit_gbp": ev.benefit_gbp - plan.benefit_gbp,
-        "benefit_per_gbp": (ev.benefit_gbp - plan.benefit_gbp) / step,
-        "status": res.status,
+        "benefit_gbp": benefit,
+        "extra_benefit_gbp": benefit - plan.benefit_gbp,
+        "benefit_per_gbp": (benefit - plan.benefit_gbp) / step,
+        "status": status,
         "solver_uncertainty_gbp": noise,
-        "reliable": noise <= 0.1 * step and "time_limit" not in (plan.status, res.status),
+        "reliable": noise <= 0.1 * step and "time_limit" not in (plan.status, status),
         "buys": pair_list(pairs - had),
         "drops": pair_list(had - pairs),
     }

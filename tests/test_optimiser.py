@@ -373,6 +373,22 @@ def test_marginal_value_is_reported_and_flagged(default_ics):
     assert m["benefit_per_gbp"] == pytest.approx(m["extra_benefit_gbp"] / 100_000)
 
 
+@pytest.mark.parametrize("model", ["local", "ics", "central"])
+def test_marginal_from_the_larger_plan_equals_the_re_solve(default_ics, model):
+    """The app keeps the larger budget's whole plan; its marginal block is the library's."""
+    scenario = planner.Scenario(budget_gbp=2e6)
+    plan = planner.solve(default_ics, scenario, model)
+    bigger = planner.solve(default_ics, scenario.replace(budget_gbp=2.1e6), model)
+    got = planner.marginal_between(plan, bigger, 100_000)
+    want = planner.marginal_value(default_ics, plan)
+    assert set(got) == set(want)
+    for key in ("computed", "step_gbp", "status", "reliable", "buys", "drops"):
+        assert got[key] == want[key]
+    for key in ("benefit_gbp", "extra_benefit_gbp", "benefit_per_gbp"):
+        assert got[key] == pytest.approx(want[key], rel=1e-12, abs=1e-9)
+    assert got["solver_uncertainty_gbp"] == pytest.approx(want["solver_uncertainty_gbp"], abs=1.0)
+
+
 def _rows_of(prob):
     """Every row of a PuLP model: name, bounds and (variable name, coefficient) in order."""
     return [
