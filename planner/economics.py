@@ -181,13 +181,19 @@ class Options:
     def tier_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per product: (tier numbers, minimum studies a year, price per study), by tier."""
         if not hasattr(self, "_tier_arrays"):
+            codes = self.tiers["product_code"].to_numpy(dtype=object)
+            order = np.argsort(codes, kind="stable")  # by product, rows in table order
+            tier = self.tiers["tier"].to_numpy()[order]
+            mins = self.tiers["min_studies_per_year"].to_numpy(float)[order]
+            price = self.tiers["price_per_study_gbp"].to_numpy(float)[order]
+            codes = codes[order]
+            cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if len(codes) else []
             self._tier_arrays = {
-                code: (
-                    g["tier"].to_numpy(),
-                    g["min_studies_per_year"].to_numpy(float),
-                    g["price_per_study_gbp"].to_numpy(float),
+                codes[a]: (tier[a:b], mins[a:b], price[a:b])
+                for a, b in zip(
+                    np.r_[0, cuts].astype(int), np.r_[cuts, len(codes)].astype(int), strict=True
                 )
-                for code, g in self.tiers.groupby("product_code", sort=True)
+                if b > a
             }
         return self._tier_arrays
 
@@ -330,6 +336,13 @@ def check_finite(figures: dict[str, np.ndarray], scenario: Scenario) -> None:
         raise ScenarioError(problems)
 
 
+def _plain(values: np.ndarray):
+    """A numpy column as is; text as a pandas object column, not an Arrow string column."""
+    if values.dtype == object:
+        return pd.Series(values, dtype=object, copy=False)
+    return values
+
+
 def _group_starts(codes: np.ndarray) -> np.ndarray:
     """Position of the first row of each row's run of equal codes (rows sorted by code)."""
     n = len(codes)
@@ -443,7 +456,11 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         "weighted_benefit_gbp": benefit * pair_weight,
         "fixed_cost_gbp": pv.implementation_gbp + pv.licence_gbp,
     }
-    table = pd.DataFrame({k: np.broadcast_to(v, keep.shape)[keep] for k, v in columns.items()})
+    # text columns stay numpy objects: the optimiser, the evaluator and the plan tables read
+    # them as plain Python strings many times a solve (pandas' Arrow strings convert on each)
+    table = pd.DataFrame(
+        {k: _plain(np.broadcast_to(v, keep.shape)[keep]) for k, v in columns.items()}
+    )
 
     platform_cost = platform_value(scenario, route, lead)
     check_finite(
