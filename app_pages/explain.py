@@ -14,7 +14,7 @@ st.title("Why this plan")
 st.caption(
     "For one trust: why each product is in the plan and what it displaced, why the others "
     "are not, and the price cut at which each would be chosen (found by re-solving). "
-    "About 2 to 5 seconds per trust."
+    "About 5 seconds per trust."
 )
 trust = st.selectbox(
     "Trust",
