@@ -37,9 +37,9 @@ if str(ROOT) not in sys.path:
 
 from harness import (  # noqa: E402
     INSTANCES,
-    _silence_stdout,
     prepare,
     scenario_for,
+    send_measured,
     spawn_child,
     stats,
 )
@@ -257,13 +257,7 @@ def measure_case(task: dict) -> dict:
 
 def _child(task: dict, conn) -> None:
     """Entry point of a child process: measure one case, send its figures back."""
-    try:
-        _silence_stdout()
-        result = measure_case(task)
-    except Exception as exc:  # reported in the table, never raised in the parent
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    conn.send(result)
-    conn.close()
+    send_measured(measure_case, task, conn)
 
 
 # --------------------------------------------------------------------------------------------

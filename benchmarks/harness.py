@@ -183,15 +183,24 @@ def _run_plan(task: dict) -> dict:
 RUNNERS = {"model": _run_model, "plan": _run_plan}
 
 
-def _child(task: dict, conn) -> None:
-    """Entry point of a child process: run one task, send its figures back."""
+def send_measured(measure, task: dict, conn) -> None:
+    """The body of every benchmark child: ``measure(task)``'s figures sent back to the parent.
+
+    Stdout is silenced first (HiGHS banners); an exception becomes ``{"error": ...}``, shown
+    in the parent's table, never raised there.
+    """
     try:
         _silence_stdout()
-        result = RUNNERS[task["kind"]](task)
+        result = measure(task)
     except Exception as exc:  # reported in the table, never raised in the parent
         result = {"error": f"{type(exc).__name__}: {exc}"}
     conn.send(result)
     conn.close()
+
+
+def _child(task: dict, conn) -> None:
+    """Entry point of a child process: run one task, send its figures back."""
+    send_measured(RUNNERS[task["kind"]], task, conn)
 
 
 # --------------------------------------------------------------------------------------------

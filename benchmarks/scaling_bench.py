@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from harness import MODELS, _silence_stdout, spawn_child, stats  # noqa: E402
+from harness import MODELS, send_measured, spawn_child, stats  # noqa: E402
 
 #: The relative MIP gap asked for (as the stress instance).
 MIP_GAP = 0.005
@@ -144,13 +144,7 @@ def measure_case(task: dict) -> dict:
 
 def _child(task: dict, conn) -> None:
     """Entry point of a child process: measure one (route, size), send its figures back."""
-    try:
-        _silence_stdout()
-        result = measure_case(task)
-    except Exception as exc:  # reported in the table, never raised in the parent
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    conn.send(result)
-    conn.close()
+    send_measured(measure_case, task, conn)
 
 
 # --------------------------------------------------------------------------------------------

@@ -236,9 +236,9 @@ def test_a_pooled_volume_tier_is_a_reason_to_fit():
         assert a["qalys_over_horizon"] == pytest.approx(600 * 1.0 / 1000)  # one year live
 
 
-def test_capacity_is_the_reason_for_the_second_product():
-    """IT capacity 1: the better product takes the place; the other is out even if free."""
-    data = one_trust(
+def capacity_of_one():
+    """One trust with IT capacity 1 and two products for two use cases, P1 the better."""
+    return one_trust(
         [
             {
                 "product_code": "P1",
@@ -250,6 +250,11 @@ def test_capacity_is_the_reason_for_the_second_product():
         ],
         it_capacity=1,
     )
+
+
+def test_capacity_is_the_reason_for_the_second_product():
+    """IT capacity 1: the better product takes the place; the other is out even if free."""
+    data = capacity_of_one()
     scenario = simple_scenario(budget_gbp=10_000.0)
     plan = planner.solve(data, scenario)
     assert list(plan.adoptions["product"]) == ["P1"]
@@ -643,18 +648,7 @@ def test_a_bound_settles_not_chosen_even_free_as_the_least_cost_solve_does():
     IT capacity 1, or one product per use case: the least cost's relaxation is already
     infeasible, so no MILP is solved for it, and the row reads as the full method's.
     """
-    capacity = one_trust(
-        [
-            {
-                "product_code": "P1",
-                "use_case": "u1",
-                "qalys_per_1000": 2.0,
-                "qalys_per_1000_high": 3,
-            },
-            {"product_code": "P2", "use_case": "u2", "qalys_per_1000": 1.0},
-        ],
-        it_capacity=1,
-    )
+    capacity = capacity_of_one()
     use_case = one_trust(
         [
             {"product_code": "P1", "qalys_per_1000": 1.0},
