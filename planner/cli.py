@@ -515,8 +515,7 @@ def _explain_options(p: argparse.ArgumentParser) -> None:
         type=_number("int", hi=MAX_WORKERS),
         default=None,
         metavar="N",
-        help=f"threads for the re-solves, 1 to {MAX_WORKERS} (default 2, or 1 with "
-        "--max-resolves)",
+        help=f"threads for the re-solves, 1 to {MAX_WORKERS} (default 2, or 1 with --max-resolves)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace existing tables and HTML pages"
