@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 import planner
@@ -167,9 +169,21 @@ c2.download_button(
     on_click="ignore",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
+
+
+def plan_json() -> str:
+    """The plan's JSON, with what the next budget step buys when the page shows it."""
+    shown = plan
+    if plan.scenario == ctx.scenario:  # the sentence below is for this plan only
+        marginal = next_step_value(ctx.source, ctx.ics, ctx.scenario)
+        if marginal:
+            shown = dataclasses.replace(plan, marginal=marginal)
+    return report.to_json_text(shown.to_dict())
+
+
 c3.download_button(
     "Download plan (JSON)",
-    lambda: report.to_json_text(plan.to_dict()),
+    plan_json,
     file_name="plan.json",
     mime="application/json",
     key="download_json",

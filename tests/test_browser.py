@@ -444,6 +444,16 @@ def test_download_plan_json_and_csv(page):
         assert {"trust", "product", "cost_gbp", "benefit_gbp"} <= set(row)
         assert row["cost_gbp"] >= 0
     assert sum(r["cost_gbp"] for r in adoptions) <= plan["budget_gbp"] + 1
+    # the file carries what the next budget step buys, as the page says it
+    from app_pages.shared import gbp
+
+    marginal = plan["marginal"]
+    assert marginal["computed"] is True
+    sentence = (
+        f"The next {gbp(marginal['step_gbp'])} would add "
+        f"{gbp(marginal['extra_benefit_gbp'])} of benefit."
+    )
+    assert sentence in page.get_by_test_id("stMain").inner_text()
 
     text = download(page, "Download plan (CSV)").decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
