@@ -119,6 +119,7 @@ def run_solver(
     time_limit_s: float | None = None,
     mip_gap: float | None = None,
     presolve: bool = True,
+    reduced_cost_heuristic: bool = True,
 ) -> SolverRun:
     """Solve ``prob`` with HiGHS under the scenario's limits; the one place HiGHS is run.
 
@@ -139,6 +140,8 @@ def run_solver(
     }
     if not presolve:
         settings["presolve"] = "off"
+    if not reduced_cost_heuristic:
+        settings["mip_heuristic_run_root_reduced_cost"] = False
     start = time.perf_counter()
     # HiGHS prints a banner on stdout even with msg=False; the library leaves it there (no
     # process-wide redirect per solve: the app serves many sessions in one process). The

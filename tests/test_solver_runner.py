@@ -39,6 +39,19 @@ def test_optimal_run_reads_objective_and_bound():
     assert (run.n_variables, run.n_constraints) == (3, 1)
 
 
+def test_the_least_cost_form_runs_without_presolve_or_the_root_reduced_cost_heuristic():
+    prob = knapsack()
+    run = run_solver(prob, FAST, presolve=False, reduced_cost_heuristic=False)
+    assert run.objective == pytest.approx(10.0)
+    highs = prob.solverModel
+    assert highs.getOptionValue("presolve")[1] == "off"
+    assert highs.getOptionValue("mip_heuristic_run_root_reduced_cost")[1] is False
+    default = knapsack()
+    run_solver(default, FAST)
+    assert default.solverModel.getOptionValue("mip_heuristic_run_root_reduced_cost")[1] is True
+    assert default.solverModel.getOptionValue("presolve")[1] != "off"
+
+
 def test_infeasible_and_empty_runs():
     prob = knapsack()
     prob.addConstraint(
