@@ -9,7 +9,10 @@ of more budget.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -402,6 +405,35 @@ def plan_from_mask(
     return ev, _adoption_table(ev, dataset), _trust_table(ev, dataset)
 
 
+class _Background:
+    """Run ``fn`` on a thread of its own now; :meth:`result` waits for it (or re-raises).
+
+    For work the solve does not need, done while HiGHS solves. A daemon thread, so a run
+    abandoned (Ctrl-C, an infeasible plan) never keeps the process alive; nothing shared
+    is changed by ``fn``.
+    """
+
+    def __init__(self, fn: Callable[[], Any]):
+        self._fn = fn
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="planner-background", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        """The value of ``fn()``, once it has finished; its exception if it raised one."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def solve(
     dataset: Dataset,
     scenario: Scenario,
@@ -427,6 +459,11 @@ def solve(
     if model != scenario.model:  # the plan records the scenario it was actually solved under
         scenario = scenario.replace(model=model)
     options = build_options(dataset, scenario, model)
+    # the greedy comparison needs no plan: it is worked out on a second core while HiGHS
+    # (which releases the GIL) solves
+    greedy_run = (
+        _Background(lambda: evaluate(options, greedy_plan(options))) if with_greedy else None
+    )
     result = solve_options(options)
     ev, adoptions, trusts = plan_from_mask(dataset, options, result.mask)
     tol = 1e-6 * max(1.0, abs(ev.objective)) + 1e-3
@@ -438,8 +475,8 @@ def solve(
         )
 
     greedy = None
-    if with_greedy:
-        g = evaluate(options, greedy_plan(options))
+    if greedy_run is not None:
+        g = greedy_run.result()
         greedy = {
             "benefit_gbp": g.benefit_gbp,
             "weighted_benefit_gbp": g.weighted_benefit_gbp,

@@ -268,6 +268,26 @@ def test_shipped_optimum_rises_with_budget_and_beats_greedy(default_ics):
             last = plan.objective
 
 
+def test_greedy_comparison_worked_out_beside_the_solve_is_the_greedy_plan(default_ics, monkeypatch):
+    scenario = planner.Scenario(budget_gbp=2e6)
+    plan = planner.solve(default_ics, scenario, "ics")
+    g = evaluate(
+        build_options(default_ics, scenario, "ics"),
+        greedy_plan(build_options(default_ics, scenario, "ics")),
+    )
+    assert plan.greedy["objective"] == g.objective
+    assert plan.greedy["cost_gbp"] == g.cost_gbp
+    assert plan.greedy["adoptions"] == len(g.adoptions)
+
+    def broken(options):
+        raise RuntimeError("greedy broke")
+
+    # a failure in the background work reaches the caller, not a log
+    monkeypatch.setattr("planner.plan.greedy_plan", broken)
+    with pytest.raises(RuntimeError, match="greedy broke"):
+        planner.solve(default_ics, scenario, "ics")
+
+
 @pytest.mark.parametrize("seed", range(1, 21))
 def test_pooling_is_at_least_the_sum_of_local_optima(seed):
     # Equity off, equal lead times and cost shares: the pool can copy any local plan.
