@@ -17,7 +17,8 @@ printed is the median over the repeats with the minimum and maximum beside it. S
 This file holds only the command line. The measuring is in ``harness.py``, the tables in
 ``bench_report.py``, the profiler in ``profile_run.py``, the batch and rollout figures in
 ``batch_bench.py`` and ``rollout_bench.py``, the solver floor (``planner.solve`` against
-HiGHS alone) in ``floor_bench.py``; all are imported as top-level modules, this file's
+HiGHS alone) in ``floor_bench.py``, the app in Chromium (the browser test's timings) in
+``app_bench.py``; all are imported as top-level modules, this file's
 folder being first on ``sys.path``.
 """
 
@@ -105,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the scaling curve, 50 to 800 trusts x 60 products, for each route "
         "(target: central at 800 trusts under 10 s); 'only' runs just that (default yes)",
     )
+    parser.add_argument(
+        "--app",
+        choices=("yes", "no", "only"),
+        default="yes",
+        help="also run the browser test and print the app's first plan and slider timings "
+        "(targets 3 s and 0.3 s; needs Chromium); 'only' runs just that (default yes)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -123,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "floor": args.floor,
         "explain": args.explain,
         "scaling": args.scaling,
+        "app": args.app,
     }
     any_only = "only" in sections.values()
 
@@ -176,6 +185,15 @@ def main(argv: list[str] | None = None) -> int:
         # one run per point by default: the 800-trust local and ICS runs take minutes each
         lines, scaling_rows = scaling_bench.run(repeats=args.repeats or 1)
         print("\n".join(lines), flush=True)
+    app_rows: list[dict] = []
+    if wanted("app"):
+        import app_bench
+
+        try:
+            lines, app_rows = app_bench.run(repeats=args.repeats or 3)
+        except RuntimeError as exc:  # no browser here, or the test failed: say so, go on
+            lines = ["", f"The app in Chromium: not measured ({exc})"]
+        print("\n".join(lines), flush=True)
     if wanted("rollout"):
         import rollout_bench
 
@@ -208,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             floor_rows=floor_rows,
             explain_rows=explain_rows,
             scaling_rows=scaling_rows,
+            app_rows=app_rows,
             wall_s=elapsed,
         )
         args.json.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")

@@ -328,6 +328,7 @@ def json_payload(
     floor_rows: list[dict] | None = None,
     explain_rows: list[dict] | None = None,
     scaling_rows: list[dict] | None = None,
+    app_rows: list[dict] | None = None,
 ) -> dict:
     """Every raw figure for ``--json``: machine, settings, runs, summaries, verdicts.
 
@@ -364,6 +365,7 @@ def json_payload(
         "floor": floor_rows or [],
         "explain": explain_rows or [],
         "scaling": scaling_rows or [],
+        "app": app_rows or [],
         "notes": measured.notes,
         "wall_s": wall_s,
     }
