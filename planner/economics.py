@@ -100,6 +100,22 @@ class ContractValues:
     study_factor: np.ndarray
 
 
+def contract_costs(
+    implementation_price, licence_per_year, signed_months, scenario
+) -> tuple[np.ndarray, np.ndarray]:
+    """Present values of contracts signed at ``signed_months`` from now: (implementation, licence).
+
+    Implementation is paid at signature, the licence monthly from signature to the horizon's
+    end.
+    """
+    rate, horizon = scenario.discount_rate, scenario.horizon_years
+    return (
+        np.asarray(implementation_price, dtype=float) * float(discount_at(signed_months, rate)),
+        np.asarray(licence_per_year, dtype=float)
+        * float(annuity_from(signed_months, horizon, rate)[0]),
+    )
+
+
 def contract_values(
     implementation_price, licence_per_year, implementation_months, signed_months, scenario
 ) -> ContractValues:
@@ -108,15 +124,23 @@ def contract_values(
     The one cost timing of the package: the single-period options sign at the route's lead
     time; the rollout signs the same contracts a whole number of years later.
     """
-    rate, horizon = scenario.discount_rate, scenario.horizon_years
-    go_live = signed_months + np.asarray(implementation_months, dtype=float)
-    return ContractValues(
-        go_live,
-        np.asarray(implementation_price, dtype=float) * float(discount_at(signed_months, rate)),
-        np.asarray(licence_per_year, dtype=float)
-        * float(annuity_from(signed_months, horizon, rate)[0]),
-        annuity_from(go_live, horizon, rate),
+    go_live, study_factor = contract_timing(implementation_months, signed_months, scenario)
+    implementation, licence = contract_costs(
+        implementation_price, licence_per_year, signed_months, scenario
     )
+    return ContractValues(go_live, implementation, licence, study_factor)
+
+
+def contract_timing(
+    implementation_months, signed_months, scenario
+) -> tuple[np.ndarray, np.ndarray]:
+    """Months to go-live of contracts signed at ``signed_months`` from now, and a study factor.
+
+    The study factor is the present value of one study a year from go-live to the horizon's
+    end.
+    """
+    go_live = signed_months + np.asarray(implementation_months, dtype=float)
+    return go_live, annuity_from(go_live, scenario.horizon_years, scenario.discount_rate)
 
 
 def platform_value(scenario: Scenario, route, signed_months: float) -> float:
@@ -148,6 +172,103 @@ def coverage_share(covered, addressable):
     return float(out) if out.ndim == 0 else out
 
 
+@dataclass(frozen=True)
+class ProductFigures:
+    """The product figures the options' money is worked out from.
+
+    They are the figures a draw of the uncertainty analysis varies. Per product in the
+    products table's order, except ``price_per_study_gbp``: the list price of each row of
+    the price tiers table.
+    """
+
+    qalys_per_1000: np.ndarray
+    minutes_saved_per_study: np.ndarray
+    implementation_gbp: np.ndarray
+    licence_gbp_per_year: np.ndarray
+    price_per_study_gbp: np.ndarray
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> ProductFigures:
+        """The dataset's own figures."""
+        p = dataset.products
+        return cls(
+            p["qalys_per_1000"].to_numpy(float),
+            p["minutes_saved_per_study"].to_numpy(float),
+            p["implementation_gbp"].to_numpy(float),
+            p["licence_gbp_per_year"].to_numpy(float),
+            dataset.price_tiers["price_per_study_gbp"].to_numpy(float),
+        )
+
+
+@dataclass(frozen=True)
+class OptionBasis:
+    """What each option's money is worked out from besides the product figures.
+
+    Per option row: ``product`` (its position in the products table), ``studies_per_year``,
+    ``study_factor`` (present value of one study a year from go-live), the trust's
+    ``vacancy_rate`` and ``equity_weight``; ``tier_codes`` is the product code of each row
+    of the price tiers table.
+    """
+
+    product: np.ndarray
+    studies_per_year: np.ndarray
+    study_factor: np.ndarray
+    vacancy_rate: np.ndarray
+    equity_weight: np.ndarray
+    tier_codes: np.ndarray
+
+    def take(self, rows) -> OptionBasis:
+        """The basis of some option rows only."""
+        return OptionBasis(
+            self.product[rows],
+            self.studies_per_year[rows],
+            self.study_factor[rows],
+            self.vacancy_rate[rows],
+            self.equity_weight[rows],
+            self.tier_codes,
+        )
+
+
+@dataclass(frozen=True)
+class OptionMoney:
+    """The options' money under some product figures (see :func:`option_money`).
+
+    Attributes:
+        columns: Per option row, the options table's columns of that name: health_gbp,
+            time_gbp, benefit_gbp, annual_benefit_gbp, weighted_benefit_gbp,
+            implementation_price_gbp, licence_price_gbp, implementation_gbp, licence_gbp,
+            fixed_cost_gbp.
+        tier_prices: Per row of the price tiers table, the price per study after the
+            route's discount depth.
+    """
+
+    columns: dict[str, np.ndarray]
+    tier_prices: np.ndarray
+
+
+@dataclass(frozen=True)
+class OptionFigures:
+    """The figures of the options that a plan's score and the MILP's objective and budget read.
+
+    ``benefit_gbp``, ``weighted_benefit_gbp`` and ``fixed_cost_gbp`` per option row, and
+    ``prices``: per product, its price per study by tier (as :meth:`Options.tier_arrays`).
+    """
+
+    benefit_gbp: np.ndarray
+    weighted_benefit_gbp: np.ndarray
+    fixed_cost_gbp: np.ndarray
+    prices: dict[str, np.ndarray]
+
+    def take(self, rows) -> OptionFigures:
+        """The figures of some option rows only (as :meth:`Options.for_units` takes them)."""
+        return OptionFigures(
+            self.benefit_gbp[rows],
+            self.weighted_benefit_gbp[rows],
+            self.fixed_cost_gbp[rows],
+            self.prices,
+        )
+
+
 @dataclass
 class Options:
     """Everything the optimiser and the evaluator need, for one dataset, scenario and model.
@@ -166,6 +287,9 @@ class Options:
         existing: (trust, product) pairs already in use.
         scenario: The scenario the table was built from.
         names: Names of the trusts, products and ICSs, for messages.
+        basis: What the money columns of :attr:`table` were worked out from, so that
+            :func:`option_money` can work them out again under other product figures
+            (:func:`build_options` sets it; None elsewhere).
     """
 
     model: str
@@ -177,25 +301,53 @@ class Options:
     existing: frozenset
     scenario: Scenario
     names: Names = field(default_factory=Names)
+    basis: OptionBasis | None = None
 
     def tier_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per product: (tier numbers, minimum studies a year, price per study), by tier."""
         if not hasattr(self, "_tier_arrays"):
+            tier = self.by_product(self.tiers["tier"].to_numpy())
+            mins = self.by_product(self.tiers["min_studies_per_year"].to_numpy(float))
+            price = self.by_product(self.tiers["price_per_study_gbp"].to_numpy(float))
+            self._tier_arrays = {code: (tier[code], mins[code], price[code]) for code in tier}
+        return self._tier_arrays
+
+    def by_product(self, values: np.ndarray) -> dict[str, np.ndarray]:
+        """Values given per row of :attr:`tiers`, split by product (rows kept in table order)."""
+        order, spans = self._tiers_by_product()
+        values = np.asarray(values)[order]
+        return {code: values[a:b] for code, a, b in spans}
+
+    def _tiers_by_product(self) -> tuple[np.ndarray, list]:
+        """The order of :attr:`tiers` by product, and each product's span in it (built once)."""
+        if not hasattr(self, "_tier_split"):
             codes = self.tiers["product_code"].to_numpy(dtype=object)
             order = np.argsort(codes, kind="stable")  # by product, rows in table order
-            tier = self.tiers["tier"].to_numpy()[order]
-            mins = self.tiers["min_studies_per_year"].to_numpy(float)[order]
-            price = self.tiers["price_per_study_gbp"].to_numpy(float)[order]
             codes = codes[order]
             cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if len(codes) else []
-            self._tier_arrays = {
-                codes[a]: (tier[a:b], mins[a:b], price[a:b])
-                for a, b in zip(
-                    np.r_[0, cuts].astype(int), np.r_[cuts, len(codes)].astype(int), strict=True
-                )
-                if b > a
-            }
-        return self._tier_arrays
+            starts = np.r_[0, cuts].astype(int)
+            ends = np.r_[cuts, len(codes)].astype(int)
+            spans = [(codes[a], a, b) for a, b in zip(starts, ends, strict=True) if b > a]
+            self._tier_split = (order, spans)
+        return self._tier_split
+
+    def figures(self, money: OptionMoney | None = None) -> OptionFigures:
+        """The options' figures: the table's own, or those of ``money`` (same rows)."""
+        if money is None:
+            t = self.table
+            return OptionFigures(
+                t["benefit_gbp"].to_numpy(),
+                t["weighted_benefit_gbp"].to_numpy(),
+                t["fixed_cost_gbp"].to_numpy(),
+                {code: a[2] for code, a in self.tier_arrays().items()},
+            )
+        c = money.columns
+        return OptionFigures(
+            c["benefit_gbp"],
+            c["weighted_benefit_gbp"],
+            c["fixed_cost_gbp"],
+            self.by_product(money.tier_prices),
+        )
 
     def standalone_cost(self) -> np.ndarray:
         """Cost of each option bought on its own: fixed costs plus its studies at tier 1."""
@@ -269,23 +421,72 @@ class Options:
             frozenset(k for k in self.existing if k[0] in kept),
             self.scenario,
             self.names,
+            None if self.basis is None else self.basis.take(self.rows_of(units)),
         )
         part._tier_arrays = self.tier_arrays()
+        part._tier_split = self._tiers_by_product()
         return part
 
 
-def per_study_value(
-    products: pd.DataFrame,
-    scenario: Scenario,
-    vacancy: np.ndarray,
-    qalys_col="qalys_per_1000",
-    minutes_col="minutes_saved_per_study",
-):
-    """Pounds of health gain and of radiologist time per study read (two arrays)."""
-    health = products[qalys_col].to_numpy() / 1000.0 * scenario.qaly_value_gbp
+def per_study_value(qalys_per_1000, minutes_saved_per_study, scenario: Scenario, vacancy):
+    """Pounds of health gain and of radiologist time per study read (two arrays).
+
+    ``vacancy`` is the radiologist vacancy rate of the trust reading the studies.
+    """
+    health = np.asarray(qalys_per_1000) / 1000.0 * scenario.qaly_value_gbp
     hour = scenario.radiologist_hour_gbp * (1.0 + scenario.vacancy_premium * vacancy)
-    time = products[minutes_col].to_numpy() / 60.0 * hour
+    time = np.asarray(minutes_saved_per_study) / 60.0 * hour
     return health, time
+
+
+def route_prices(list_prices: np.ndarray, tier_codes: np.ndarray, route) -> np.ndarray:
+    """Each tier's price per study after the route's discount depth.
+
+    A depth of 1 keeps the list tiers; 0 prices every tier at its product's first tier (no
+    volume discount). Rows are the price tiers table's, sorted by product then tier.
+    """
+    first = list_prices[_group_starts(tier_codes)]
+    return first - route.volume_discount_depth * (first - list_prices)
+
+
+def option_money(
+    basis: OptionBasis, figures: ProductFigures, scenario: Scenario, route
+) -> OptionMoney:
+    """The options' money: present-value benefit and costs, and the route's tier prices.
+
+    The one arithmetic of the options' money: :func:`build_options` writes it into the
+    options table, and the uncertainty analysis works it out again per draw of the product
+    figures (see :mod:`planner.uncertainty`). Benefit is studies a year times the value of
+    a study (health gain at the QALY value plus radiologist time) times the study factor;
+    the fixed cost is the route's share of implementation (at signature) and licence (from
+    signature to the horizon's end), signed after the route's lead time.
+    """
+    p = basis.product
+    implementation_price = figures.implementation_gbp[p] * route.implementation_share
+    licence_price = figures.licence_gbp_per_year[p] * route.licence_share
+    implementation, licence = contract_costs(
+        implementation_price, licence_price, float(route.lead_time_months), scenario
+    )
+    health_ps, time_ps = per_study_value(
+        figures.qalys_per_1000[p], figures.minutes_saved_per_study[p], scenario, basis.vacancy_rate
+    )
+    studies, factor = basis.studies_per_year, basis.study_factor
+    health = studies * health_ps * factor
+    time_value = studies * time_ps * factor
+    benefit = health + time_value
+    columns = {
+        "health_gbp": health,
+        "time_gbp": time_value,
+        "implementation_gbp": implementation,
+        "licence_gbp": licence,
+        "implementation_price_gbp": implementation_price,
+        "licence_price_gbp": licence_price,
+        "benefit_gbp": benefit,
+        "annual_benefit_gbp": studies * (health_ps + time_ps),
+        "weighted_benefit_gbp": benefit * basis.equity_weight,
+        "fixed_cost_gbp": implementation + licence,
+    }
+    return OptionMoney(columns, route_prices(figures.price_per_study_gbp, basis.tier_codes, route))
 
 
 #: The settings behind each computed figure: named when a figure is not a finite number.
@@ -366,6 +567,34 @@ def _addressable(by_pair: np.ndarray, use_case: np.ndarray) -> np.ndarray:
     return pd.Series(largest.ravel()).groupby(trust).sum().to_numpy()
 
 
+#: The options table's columns, in order (see the module docstring).
+TABLE_COLUMNS = (
+    "trust",
+    "product",
+    "ics",
+    "unit",
+    "use_case",
+    "modality",
+    "studies_per_year",
+    "go_live_months",
+    "health_gbp",
+    "time_gbp",
+    "equity_weight",
+    "implementation_gbp",
+    "licence_gbp",
+    "study_factor",
+    "implementation_price_gbp",
+    "licence_price_gbp",
+    "implementation_months",
+    "needs_platform",
+    "prerequisite",
+    "benefit_gbp",
+    "annual_benefit_gbp",
+    "weighted_benefit_gbp",
+    "fixed_cost_gbp",
+)
+
+
 def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None) -> Options:
     """Build the options table for ``model`` (default: the scenario's model)."""
     model = model or scenario.model
@@ -403,16 +632,8 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         covered_existing[tc] += float(by_pair[t_pos[tc], p_pos[pc]])
 
     lead = float(route.lead_time_months)
-    implementation_price = (
-        products["implementation_gbp"].to_numpy()[pi] * route.implementation_share
-    )
-    licence_price = products["licence_gbp_per_year"].to_numpy()[pi] * route.licence_share
     implementation_months = products["implementation_months"].to_numpy().astype(float)[pi]
-    pv = contract_values(implementation_price, licence_price, implementation_months, lead, scenario)
-    vacancy = trusts["vacancy_rate"].to_numpy()[ti]
-    value_columns = ["qalys_per_1000", "minutes_saved_per_study"]
-    per_pair = pd.DataFrame({c: products[c].to_numpy()[pi] for c in value_columns})
-    health_ps, time_ps = per_study_value(per_pair, scenario, vacancy)
+    go_live, study_factor = contract_timing(implementation_months, lead, scenario)
     mix = population_mix(trusts, scenario)
     quintile = trust_quintile(trusts, scenario)
     weight = equity_weights(mix, scenario)
@@ -427,11 +648,17 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
     if lead >= 12 * scenario.horizon_years:  # the contract would be signed after the horizon
         keep[:] = False
 
-    health = studies * health_ps * pv.study_factor
-    time_value = studies * time_ps * pv.study_factor
-    benefit = health + time_value
     pair_weight = weight.to_numpy()[ti]
-    columns = {
+    basis = OptionBasis(
+        pi,
+        studies,
+        study_factor,
+        trusts["vacancy_rate"].to_numpy()[ti],
+        pair_weight,
+        dataset.price_tiers["product_code"].to_numpy(),
+    ).take(keep)
+    money = option_money(basis, ProductFigures.of(dataset), scenario, route)
+    kept = {
         "trust": tcodes,
         "product": pcodes,
         "ics": trusts["ics_code"].to_numpy()[ti],
@@ -439,28 +666,18 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         "use_case": use_case[pi],
         "modality": modality[pi],
         "studies_per_year": studies,
-        "go_live_months": pv.go_live_months,
-        "health_gbp": health,
-        "time_gbp": time_value,
+        "go_live_months": go_live,
         "equity_weight": pair_weight,
-        "implementation_gbp": pv.implementation_gbp,
-        "licence_gbp": pv.licence_gbp,
-        "study_factor": pv.study_factor,
-        "implementation_price_gbp": implementation_price,
-        "licence_price_gbp": licence_price,
+        "study_factor": study_factor,
         "implementation_months": implementation_months,
         "needs_platform": products["needs_platform"].to_numpy().astype(bool)[pi],
         "prerequisite": products["prerequisite"].fillna("").to_numpy()[pi],
-        "benefit_gbp": benefit,
-        "annual_benefit_gbp": studies * (health_ps + time_ps),
-        "weighted_benefit_gbp": benefit * pair_weight,
-        "fixed_cost_gbp": pv.implementation_gbp + pv.licence_gbp,
     }
+    kept = {k: np.broadcast_to(v, keep.shape)[keep] for k, v in kept.items()}
+    columns = {**kept, **money.columns}
     # text columns stay numpy objects: the optimiser, the evaluator and the plan tables read
     # them as plain Python strings many times a solve (pandas' Arrow strings convert on each)
-    table = pd.DataFrame(
-        {k: _plain(np.broadcast_to(v, keep.shape)[keep]) for k, v in columns.items()}
-    )
+    table = pd.DataFrame({k: _plain(columns[k]) for k in TABLE_COLUMNS})
 
     platform_cost = platform_value(scenario, route, lead)
     check_finite(
@@ -492,9 +709,7 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
     trust_frame.index.name = "trust"
 
     tiers = dataset.price_tiers.copy()
-    price = tiers["price_per_study_gbp"].to_numpy(float)
-    first = price[_group_starts(tiers["product_code"].to_numpy())]
-    tiers["price_per_study_gbp"] = first - route.volume_discount_depth * (first - price)
+    tiers["price_per_study_gbp"] = money.tier_prices
     return Options(
         model,
         table,
@@ -505,4 +720,5 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         frozenset(existing),
         scenario,
         unit_names(dataset),
+        basis,
     )

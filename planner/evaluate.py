@@ -17,6 +17,7 @@ import pandas as pd
 from planner.economics import (
     COST_TIE_BREAK,
     TIER_TOLERANCE,
+    OptionFigures,
     Options,
     coverage_share,
     tier_index,
@@ -68,12 +69,19 @@ def tier_price(options: Options, product: str, volume: float) -> tuple[int, floa
     study.
     """
     tiers, mins, prices = options.tier_arrays()[product]
-    if np.ndim(volume) == 0:  # one purchase: the same test as tier_index, without arrays
-        reach = float(volume) + TIER_TOLERANCE
-        k = max(sum(reach >= m for m in mins.tolist()) - 1, 0)
-    else:
-        k = int(tier_index(mins, volume))
+    k = tier_reached(mins, volume)
     return int(tiers[k]), float(prices[k])
+
+
+def tier_reached(mins: np.ndarray, volume: float) -> int:
+    """Index of the tier (0 = the first) that ``volume`` studies a year reach.
+
+    :func:`planner.economics.tier_index` for one purchase, without its arrays.
+    """
+    if np.ndim(volume) == 0:
+        reach = float(volume) + TIER_TOLERANCE
+        return max(sum(reach >= m for m in mins.tolist()) - 1, 0)
+    return int(tier_index(mins, volume))
 
 
 def selection_mask(options: Options, adoptions: Iterable[tuple[str, str]]):
@@ -92,6 +100,170 @@ def selection_mask(options: Options, adoptions: Iterable[tuple[str, str]]):
         else:
             missing.append(pair)
     return mask, missing
+
+
+def group_sums(values: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
+    """Per group ``0..n-1``, the sum of ``values``, to the last bit as a pandas group-by sums it.
+
+    ``ids`` number each value's group in sorted group order (pandas' numbering). pandas 3.1
+    sums with ``numpy.add.reduceat`` when the ids never decrease along the rows and no value
+    is NaN, and otherwise with a compensated (Kahan) sum in row order that skips NaN; so
+    does this, and the scorer's figures are the floats pandas would give. Empty groups sum
+    to 0.
+    """
+    out = np.zeros(n)
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return out
+    if (ids[1:] >= ids[:-1]).all() and not np.isnan(values).any():
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        out[ids[starts]] = np.add.reduceat(values, starts)
+        return out
+    total, comp = [0.0] * n, [0.0] * n
+    for value, g in zip(values.tolist(), ids.tolist(), strict=True):
+        if value != value:
+            continue
+        y = value - comp[g]
+        t = total[g] + y
+        c = t - total[g] - y
+        comp[g] = 0.0 if c != c else c
+        total[g] = t
+    return np.array(total)
+
+
+def _ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values sorted, and each value's position among them (a group number)."""
+    if not len(values):
+        return values, np.zeros(0, dtype=np.intp)
+    names, rank = np.unique(values, return_inverse=True)
+    return names, rank.reshape(-1)
+
+
+@dataclass(frozen=True)
+class PlanScore:
+    """The figures of one plan (see :class:`PlanScorer`); per trust in ``options.trusts`` order.
+
+    Attributes:
+        rows: Positions of the adopted options in the options table.
+        tier, price_per_study_gbp, per_study_cost_gbp, cost_gbp_by_option: Per adopted
+            option: the tier its buying unit's pooled volume reaches, the price per study
+            there, its per-study cost and its cost (fixed plus per-study).
+        trust_adoptions, trust_adoption_cost_gbp, trust_benefit_gbp,
+            trust_weighted_benefit_gbp, trust_studies: Per trust, over its adoptions.
+        platform_bought, platform_cost_gbp: Per trust, whether the plan buys it a platform.
+        trust_cost_gbp: Per trust, adoptions plus platform.
+        unit_cost_gbp: Per buying unit, in ``options.budgets`` order.
+        cost_gbp, benefit_gbp, weighted_benefit_gbp: Totals.
+    """
+
+    rows: np.ndarray
+    tier: np.ndarray
+    price_per_study_gbp: np.ndarray
+    per_study_cost_gbp: np.ndarray
+    cost_gbp_by_option: np.ndarray
+    trust_adoptions: np.ndarray
+    trust_adoption_cost_gbp: np.ndarray
+    trust_benefit_gbp: np.ndarray
+    trust_weighted_benefit_gbp: np.ndarray
+    trust_studies: np.ndarray
+    platform_bought: np.ndarray
+    platform_cost_gbp: np.ndarray
+    trust_cost_gbp: np.ndarray
+    unit_cost_gbp: np.ndarray
+    cost_gbp: float
+    benefit_gbp: float
+    weighted_benefit_gbp: float
+
+
+class PlanScorer:
+    """The cost and benefit of plans over one options table, as figures without tables.
+
+    The evaluator's arithmetic: :func:`evaluate` scores every plan with it, and the
+    uncertainty analysis scores its plans under each draw's figures with it (see
+    :class:`planner.economics.OptionFigures`). Built once per options table; each
+    :meth:`score` is a few array operations.
+    """
+
+    def __init__(self, options: Options):
+        t, tr = options.table, options.trusts
+        self.options = options
+        self.studies = t["studies_per_year"].to_numpy(float)
+        self.study_factor = t["study_factor"].to_numpy()
+        self.needs_platform = t["needs_platform"].to_numpy(dtype=bool)
+        # each option's purchase (buying unit, product), numbered in sorted order
+        unit_names, unit_rank = _ranks(t["unit"].to_numpy(dtype=object))
+        product_names, product_rank = _ranks(t["product"].to_numpy(dtype=object))
+        n_products = max(len(product_names), 1)
+        keys, self.purchase = _ranks(unit_rank * n_products + product_rank)
+        self.purchase_product = product_names[keys % n_products] if len(keys) else keys
+        trust_names, self.trust_rank = _ranks(tr.index.to_numpy(dtype=object))
+        self.trust_of = tr.index.get_indexer(t["trust"])  # each option's trust, by position
+        self.option_trust_rank = self.trust_rank[self.trust_of]
+        self.n_trusts = len(trust_names)
+        units, self.unit_rank = _ranks(tr["unit"].to_numpy(dtype=object))
+        number = {u: i for i, u in enumerate(units.tolist())}
+        self.budget_unit = np.array(
+            [number.get(u, -1) for u in options.budgets.index.tolist()], dtype=np.intp
+        )
+        self.n_units = len(units)
+        self.has_platform = tr["has_platform"].to_numpy(dtype=bool)
+        self.platform_gbp = tr["platform_gbp"].to_numpy()
+
+    def score(self, mask: np.ndarray, figures: OptionFigures | None = None) -> PlanScore:
+        """The figures of the plan ``mask`` (over the options) at ``figures`` (default: its own)."""
+        f = figures if figures is not None else self.options.figures()
+        tier_arrays = self.options.tier_arrays()
+        rows = np.flatnonzero(mask)
+        studies = self.studies[rows]
+        purchase = self.purchase[rows]
+        # per purchase, the tier its pooled volume reaches prices every study
+        volume = group_sums(studies, purchase, len(self.purchase_product))
+        price_of = np.zeros(len(volume))
+        tier_of = np.zeros(len(volume), dtype=np.int64)
+        for g in np.unique(purchase).tolist():
+            product = self.purchase_product[g]
+            tiers, mins, _ = tier_arrays[product]
+            k = tier_reached(mins, volume[g])
+            tier_of[g] = tiers[k]
+            price_of[g] = f.prices[product][k]
+        price = price_of[purchase]
+        per_study_cost = price * studies * self.study_factor[rows]
+        cost = f.fixed_cost_gbp[rows] + per_study_cost
+        benefit = f.benefit_gbp[rows]
+        weighted = f.weighted_benefit_gbp[rows]
+
+        ranks, n = self.option_trust_rank[rows], self.n_trusts
+        back = self.trust_rank  # from sorted trust order to the trusts' order
+        adoption_cost = group_sums(cost, ranks, n)[back]
+        label = self.trust_of[rows]
+        bought = np.zeros(n, dtype=bool)
+        bought[label[self.needs_platform[rows]]] = True
+        bought &= ~self.has_platform
+        platform_cost = np.where(bought, self.platform_gbp, 0.0)
+        trust_cost = adoption_cost + platform_cost
+        unit_cost = np.zeros(len(self.budget_unit))
+        if self.n_units:
+            by_unit = group_sums(trust_cost, self.unit_rank, self.n_units)
+            unit_cost = np.where(self.budget_unit >= 0, by_unit[self.budget_unit], 0.0)
+        return PlanScore(
+            rows,
+            tier_of[purchase],
+            price,
+            per_study_cost,
+            cost,
+            np.bincount(label, minlength=n).astype(int),
+            adoption_cost,
+            group_sums(benefit, ranks, n)[back],
+            group_sums(weighted, ranks, n)[back],
+            group_sums(studies, ranks, n)[back],
+            bought,
+            platform_cost,
+            trust_cost,
+            unit_cost,
+            float(trust_cost.sum()),
+            float(benefit.sum()),
+            float(weighted.sum()),
+        )
 
 
 def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evaluation:
@@ -122,49 +294,26 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
                 else f"not an option under the {options.model} model"
             )
             violations.append(f"{pc} at {tc} is {reason}")
+    score = PlanScorer(options).score(mask)
     chosen = table[mask].copy()
-
     # per-study price at the tier each buying unit's pooled volume reaches
-    study = chosen["studies_per_year"].to_numpy(float)
-    volume = chosen.groupby(["unit", "product"])["studies_per_year"].sum()
-    tiers_hit = {k: tier_price(options, k[1], v) for k, v in volume.items()}
-    hits = [tiers_hit[k] for k in zip(chosen["unit"], chosen["product"], strict=True)]
-    price = np.array([h[1] for h in hits], dtype=float)
-    per_study_cost = price * study * chosen["study_factor"].to_numpy()
-    chosen["tier"] = [h[0] for h in hits]
-    chosen["price_per_study_gbp"] = price
-    chosen["per_study_cost_gbp"] = per_study_cost
-    chosen["cost_gbp"] = chosen["fixed_cost_gbp"].to_numpy() + per_study_cost
+    chosen["tier"] = score.tier.tolist()
+    chosen["price_per_study_gbp"] = score.price_per_study_gbp
+    chosen["per_study_cost_gbp"] = score.per_study_cost_gbp
+    chosen["cost_gbp"] = score.cost_gbp_by_option
 
     base = options.trusts
     index = base.index
-    position = {tc: i for i, tc in enumerate(index)}
-    label = np.array([position[tc] for tc in chosen["trust"].tolist()], dtype=int)
-    n = len(index)
-    bought = np.zeros(n, dtype=bool)
-    bought[label[chosen["needs_platform"].to_numpy(dtype=bool)]] = True
-    bought &= ~base["has_platform"].to_numpy(dtype=bool)
-    platform_cost = np.where(bought, base["platform_gbp"].to_numpy(), 0.0)
-    # one pandas group sum for every per-trust figure (the same float sums as ever)
-    sums = (
-        chosen.groupby("trust")[
-            ["cost_gbp", "benefit_gbp", "weighted_benefit_gbp", "studies_per_year"]
-        ]
-        .sum()
-        .reindex(index)
-        .fillna(0.0)
-    )
-    adoption_cost = sums["cost_gbp"].to_numpy()
-    covered = base["existing_studies"].to_numpy() + sums["studies_per_year"].to_numpy()
+    covered = base["existing_studies"].to_numpy() + score.trust_studies
     added = pd.DataFrame(
         {
-            "platform_bought": bought,
-            "platform_cost_gbp": platform_cost,
-            "adoptions": np.bincount(label, minlength=n).astype(int),
-            "adoption_cost_gbp": adoption_cost,
-            "cost_gbp": adoption_cost + platform_cost,
-            "benefit_gbp": sums["benefit_gbp"].to_numpy(),
-            "weighted_benefit_gbp": sums["weighted_benefit_gbp"].to_numpy(),
+            "platform_bought": score.platform_bought,
+            "platform_cost_gbp": score.platform_cost_gbp,
+            "adoptions": score.trust_adoptions,
+            "adoption_cost_gbp": score.trust_adoption_cost_gbp,
+            "cost_gbp": score.trust_cost_gbp,
+            "benefit_gbp": score.trust_benefit_gbp,
+            "weighted_benefit_gbp": score.trust_weighted_benefit_gbp,
             "can_adopt": (adoption_targets(options, 1) > 0).reindex(index).to_numpy(),
             "covered_studies": covered,
             "coverage": coverage_share(covered, base["addressable_studies"].to_numpy()),
@@ -174,17 +323,14 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
     trusts = pd.concat([base, added], axis=1)
 
     budget = options.budgets.to_numpy(float)
-    unit_cost = (
-        added["cost_gbp"].groupby(base["unit"]).sum().reindex(options.budgets.index).fillna(0.0)
-    ).to_numpy()
+    unit_cost = score.unit_cost_gbp
     units = pd.DataFrame(
         {"budget_gbp": budget, "cost_gbp": unit_cost, "slack_gbp": budget - unit_cost},
         index=options.budgets.index,
     )
 
-    cost = float(trusts["cost_gbp"].sum())
-    benefit = float(chosen["benefit_gbp"].sum())
-    weighted = float(chosen["weighted_benefit_gbp"].sum())
+    cost = score.cost_gbp
+    weighted = score.weighted_benefit_gbp
     covs = trusts["coverage"].dropna()
     min_cov = float(covs.min()) if len(covs) else 0.0
     objective = weighted - COST_TIE_BREAK * cost
@@ -198,7 +344,7 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
         trusts,
         units,
         cost,
-        benefit,
+        score.benefit_gbp,
         weighted,
         min_cov,
         objective,
@@ -206,10 +352,14 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
     )
 
 
+def overspends(cost_gbp, budget_gbp):
+    """Whether spending ``cost_gbp`` breaks ``budget_gbp`` beyond rounding (numbers or arrays)."""
+    return cost_gbp > budget_gbp + BUDGET_TOLERANCE_GBP + 1e-9 * budget_gbp
+
+
 def over_budget(units: pd.DataFrame) -> pd.Series:
     """Whether each buying unit spends more than its budget (beyond rounding)."""
-    budget = units["budget_gbp"]
-    return units["cost_gbp"] > budget + BUDGET_TOLERANCE_GBP + 1e-9 * budget
+    return overspends(units["cost_gbp"], units["budget_gbp"])
 
 
 def _broken_rules(options: Options, chosen, trusts, units) -> list[str]:

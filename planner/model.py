@@ -14,19 +14,24 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pulp
 
-from planner.economics import COST_TIE_BREAK, Options, tier_index
+from planner.economics import COST_TIE_BREAK, OptionFigures, Options, tier_index
 from planner.equity_rules import adoption_targets, coverage_rules
 from planner.errors import InfeasibleError, Problem, ScenarioError
 
 
 @dataclass
 class Model:
-    """A built MILP and the handles needed to read a solution back."""
+    """A built MILP and the handles needed to read a solution back or edit its figures.
+
+    ``budget_rows`` holds each buying unit's budget row (when budgets are imposed), so a
+    model handed to HiGHS can be given other costs in place (see :meth:`priced`).
+    """
 
     prob: pulp.LpProblem
     options: Options
@@ -36,6 +41,76 @@ class Model:
     min_coverage: pulp.LpVariable | None = None
     cost: pulp.LpAffineExpression | None = None
     unit_cost: dict = field(default_factory=dict)
+    budget_rows: dict = field(default_factory=dict)
+
+    def priced_columns(self) -> tuple[list, list]:
+        """The columns :meth:`priced` gives figures for, and each one's budget row.
+
+        The adoption binaries ``x`` in table order, then the tier volumes ``w`` of each
+        purchase priced by tiers, by (buying unit, product) and tier.
+        """
+        layout = self._pricing()
+        return layout[0], layout[1]
+
+    def priced(self, figures: OptionFigures) -> tuple[np.ndarray, np.ndarray] | None:
+        """The objective and budget coefficients of :meth:`priced_columns` under ``figures``.
+
+        ``figures`` are other figures of the same options (see
+        :class:`planner.economics.OptionFigures`); given the options' own, these are the
+        coefficients :func:`build_model` set. An option's budget coefficient is its fixed
+        cost plus, where its purchase has one price, its per-study cost; a tier volume's is
+        its price (:func:`study_costs`); the objective is :func:`objective_coefficient`.
+
+        Returns:
+            (objective, budget) per column; None when the figures give a MILP of another
+            shape: a purchase priced by tiers here and at one price there (or the other
+            way), or a budget coefficient zero in one and not the other (PuLP leaves zeros
+            out of a row).
+        """
+        columns, _, purchases, built_nonzero = self._pricing()
+        studies = self.options.table["studies_per_year"].to_numpy(float)
+        arrays = self.options.tier_arrays()
+        per_study = np.zeros(len(self.x))
+        tiered = []
+        for (_, product), rows, factor, by_tiers in purchases:
+            got = study_costs(studies[rows], arrays[product][1], figures.prices[product], factor)
+            if got.one_price == by_tiers:
+                return None
+            if by_tiers:
+                tiered.append(got.coefficients)
+            else:
+                per_study[rows] = got.coefficients
+        x_cost = figures.fixed_cost_gbp + per_study
+        objective = [objective_coefficient(figures.weighted_benefit_gbp, x_cost)]
+        objective += [objective_coefficient(0.0, c) for c in tiered]
+        budget = np.concatenate([x_cost, *tiered])
+        if built_nonzero is not None and not np.array_equal(budget != 0, built_nonzero):
+            return None
+        return np.concatenate(objective), budget
+
+    def _pricing(self) -> tuple:
+        """Columns, budget rows, purchases and the built budget row's non-zeros (built once)."""
+        if getattr(self, "_layout", None) is None:
+            options = self.options
+            factors = options.table["study_factor"].to_numpy()
+            rows = self.budget_rows
+            table = TableRows(options)
+            columns = list(self.x)
+            budget_rows = [rows.get(unit) for unit in table.unit]
+            purchases = []
+            for key, members in table.by_unit_product.items():
+                members = np.asarray(members)
+                by_tiers = key in self.tier_vars
+                purchases.append((key, members, float(factors[members[0]]), by_tiers))
+                if by_tiers:
+                    volumes = self.tier_vars[key][1]
+                    columns += [volumes[k] for k in sorted(volumes)]
+                    budget_rows += [rows.get(key[0])] * len(volumes)
+            self._layout = (columns, budget_rows, purchases, None)
+            own = self.priced(options.figures())
+            nonzero = None if own is None else own[1] != 0
+            self._layout = (columns, budget_rows, purchases, nonzero)
+        return self._layout
 
 
 def affine(pairs) -> pulp.LpAffineExpression:
@@ -51,9 +126,11 @@ def affine(pairs) -> pulp.LpAffineExpression:
     return expr
 
 
-def add_row(prob: pulp.LpProblem, expr, sense: int, rhs: float, name: str) -> None:
+def add_row(prob: pulp.LpProblem, expr, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
     """Add the row ``expr sense rhs`` named ``name`` (names are unique within a model)."""
-    prob.addConstraint(pulp.LpConstraint(expr, sense, name, rhs))
+    row = pulp.LpConstraint(expr, sense, name, rhs)
+    prob.addConstraint(row)
+    return row
 
 
 def _grouped(keys) -> dict[object, list[int]]:
@@ -280,21 +357,52 @@ def _all_close(values: np.ndarray, first: float) -> bool:
     return all(abs(v - first) <= 1e-8 + scale for v in values.tolist())
 
 
-def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: float):
-    """Add one all-units tiered purchase of the options ``xs``; return its per-study cost.
+class StudyCosts(NamedTuple):
+    """The per-study cost of one all-units purchase, as the MILP prices it.
 
-    ``sum_k w[k] = sum_i s[i] x[i]``, ``min_k z[k] <= w[k] <= next_k z[k]``,
-    ``sum_k z[k] <= 1``; the cost is ``factor sum_k price_k w[k]``. Tiers the whole
-    potential volume cannot reach are left out; one reachable price needs no tier variables.
+    Attributes:
+        potential: Studies a year of all its options together.
+        reach: Tiers that volume reaches (1: the first only).
+        one_price: Whether one price serves: one tier reached, or their prices all close.
+        coefficients: With one price, ``price_0 s_i f`` per option i (on ``x[i]``); else
+            ``price_k f`` per reachable tier k (on the tier's volume ``w[k]``).
+    """
 
-    Returns:
-        The (variable, coefficient) pairs of the cost, and the tier variables (z, w) or None.
+    potential: float
+    reach: int
+    one_price: bool
+    coefficients: np.ndarray
+
+
+def study_costs(studies, mins, prices, factor: float) -> StudyCosts:
+    """How one purchase is priced in the MILP: see :class:`StudyCosts` and :func:`add_tier_batch`.
+
+    ``studies`` are the options' studies a year, ``mins`` and ``prices`` the product's tiers
+    and ``factor`` the present value of one study a year.
     """
     studies = np.asarray(studies, dtype=float)
     potential = float(studies.sum())
     reach = int(tier_index(mins, potential)) + 1  # tiers the whole potential volume reaches
     if reach <= 1 or _all_close(prices[:reach], prices[0]):
-        return [(v, float(prices[0]) * s * factor) for v, s in zip(xs, studies, strict=True)], None
+        return StudyCosts(potential, reach, True, float(prices[0]) * studies * factor)
+    return StudyCosts(potential, reach, False, np.asarray(prices[:reach], dtype=float) * factor)
+
+
+def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: float):
+    """Add one all-units tiered purchase of the options ``xs``; return its per-study cost.
+
+    ``sum_k w[k] = sum_i s[i] x[i]``, ``min_k z[k] <= w[k] <= next_k z[k]``,
+    ``sum_k z[k] <= 1``; the cost is ``factor sum_k price_k w[k]``. Tiers the whole
+    potential volume cannot reach are left out; one reachable price needs no tier variables
+    (:func:`study_costs`).
+
+    Returns:
+        The (variable, coefficient) pairs of the cost, and the tier variables (z, w) or None.
+    """
+    studies = np.asarray(studies, dtype=float)
+    potential, reach, one_price, costs = study_costs(studies, mins, prices, factor)
+    if one_price:
+        return list(zip(xs, costs.tolist(), strict=True)), None
     ks = list(range(reach))
     z = prob.add_variable_dict(f"tier[{key}]", ks, cat="Binary")
     w = prob.add_variable_dict(f"volume[{key}]", ks, lowBound=0)
@@ -319,7 +427,7 @@ def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: floa
             0,
             f"tier_max[{key},{k + 1}]",
         )
-        pairs.append((w[k], float(prices[k]) * factor))
+        pairs.append((w[k], float(costs[k])))
     return pairs, (z, w)
 
 
@@ -369,7 +477,10 @@ def define_budget(
     """Budget per buying unit: fixed costs + per-study costs + platforms <= budget[u].
 
     With ``budgets=None`` no budget is imposed (used to find the least money a scenario
-    needs). Returns the cost expression of each unit.
+    needs).
+
+    Returns:
+        The cost expression of each unit, and its budget row (none without budgets).
     """
     table = table_rows(options, table)
     fixed = options.table["fixed_cost_gbp"].tolist()
@@ -383,13 +494,14 @@ def define_budget(
         platform_gbp = trust_column(options, "platform_gbp")
         for tc, var in y.items():
             pairs[unit_of[tc]].append((var, float(platform_gbp[tc])))
-    exprs = {}
+    exprs, rows = {}, {}
     for unit in options.budgets.index:
         expr = affine(pairs.get(unit, []))
         exprs[unit] = expr
         if budgets is not None:
-            add_row(prob, expr, pulp.LpConstraintLE, float(budgets[unit]), f"budget[{unit}]")
-    return exprs
+            rhs = float(budgets[unit])
+            rows[unit] = add_row(prob, expr, pulp.LpConstraintLE, rhs, f"budget[{unit}]")
+    return exprs, rows
 
 
 def coverage_terms(options: Options, x, trust: str, rows) -> tuple[list, float, float]:
@@ -491,18 +603,28 @@ def build_model(
     y = define_platform(prob, options, x, table)
     define_prerequisites(prob, options, x, table)
     study_cost, tier_vars = define_tiers(prob, options, x, table)
-    unit_cost = define_budget(prob, options, x, y, study_cost, budgets, table)
+    unit_cost, budget_rows = define_budget(prob, options, x, y, study_cost, budgets, table)
     define_coverage_rules(prob, options, adopted, table)
     define_min_adoptions(prob, options, adopted, table)
     m = None if minimise_cost else define_maximin(prob, options, x, table)
-    cost_pairs = [pair for expr in unit_cost.values() for pair in expr.items()]
+    cost = affine(pair for expr in unit_cost.values() for pair in expr.items())
     if minimise_cost:
-        prob.setObjective(affine(cost_pairs))
+        prob.setObjective(affine(cost.items()))
     else:
         w = options.table["weighted_benefit_gbp"].tolist()
-        pairs = [(x[i], float(w[i])) for i in range(len(x))]
-        pairs += [(v, -COST_TIE_BREAK * c) for v, c in cost_pairs]
+        pairs = [(v, objective_coefficient(float(w[i]), cost.get(v, 0.0))) for i, v in enumerate(x)]
+        adoption = set(x)
+        pairs += [(v, objective_coefficient(0.0, c)) for v, c in cost.items() if v not in adoption]
         if m is not None:
             pairs.append((m, options.scenario.maximin_weight_gbp))
         prob.setObjective(affine(pairs))
-    return Model(prob, options, x, y, tier_vars, m, affine(cost_pairs), unit_cost)
+    return Model(prob, options, x, y, tier_vars, m, cost, unit_cost, budget_rows)
+
+
+def objective_coefficient(weighted_benefit_gbp, cost_gbp):
+    """A column's coefficient in the plan's objective (maximised), numbers or arrays.
+
+    Its weighted benefit less :data:`COST_TIE_BREAK` times its cost coefficient: among plans
+    of equal benefit the cheaper wins.
+    """
+    return weighted_benefit_gbp + (-COST_TIE_BREAK) * cost_gbp

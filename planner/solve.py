@@ -8,10 +8,11 @@ raises :class:`SolverError`.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -112,24 +113,18 @@ class SolverRun:
         return self.status in PLAN_STATUSES
 
 
-def run_solver(
-    prob: pulp.LpProblem,
+def highs_settings(
     scenario,
     *,
     time_limit_s: float | None = None,
     mip_gap: float | None = None,
     presolve: bool = True,
     reduced_cost_heuristic: bool = True,
-) -> SolverRun:
-    """Solve ``prob`` with HiGHS under the scenario's limits; the one place HiGHS is run.
+) -> dict:
+    """The settings every HiGHS run of the package is given (as ``pulp.HiGHS`` arguments).
 
     Time limit, gap and threads are the scenario's unless given; the seed is fixed, so runs
-    are reproducible. Every caller reads the typed :class:`SolverRun`, never HiGHS codes.
-
-    Raises:
-        KeyboardInterrupt: On Ctrl-C during a solve on the main thread: HiGHS stops within
-            about a second instead of running on to the time limit (see
-            :func:`_stop_on_ctrl_c`).
+    are reproducible.
     """
     settings = {
         "msg": False,
@@ -142,17 +137,84 @@ def run_solver(
         settings["presolve"] = "off"
     if not reduced_cost_heuristic:
         settings["mip_heuristic_run_root_reduced_cost"] = False
+    return settings
+
+
+def load_highs(prob: pulp.LpProblem, settings: dict) -> pulp.HiGHS:
+    """Hand ``prob`` to a new HiGHS model with ``settings``, not yet run: PuLP's own transfer.
+
+    The model is ``prob.solverModel``; the problem's variables and rows are numbered as its
+    columns and rows (``var.index``, ``constraint.index``). Returns PuLP's solver, which
+    reads a solution back into the problem.
+    """
+    solver = pulp.HiGHS(**settings)
+    solver.createAndConfigureSolver(prob)
+    solver.buildSolverModel(prob)
+    return solver
+
+
+def run_solver(prob: pulp.LpProblem, scenario, **settings) -> SolverRun:
+    """Solve ``prob`` with HiGHS under the scenario's limits; the one place a problem is solved.
+
+    ``settings`` are :func:`highs_settings`' keywords (``time_limit_s``, ``mip_gap``,
+    ``presolve``, ``reduced_cost_heuristic``). The problem goes to HiGHS as ``prob.solve``
+    hands it over, runs through :func:`run_highs`, and a plan's values are read back into
+    the problem. Every caller reads the typed :class:`SolverRun`, never HiGHS codes; its
+    ``seconds`` cover the hand-over, the run and the read-back, and its objective is
+    PuLP's value of the problem's objective at the plan.
+
+    Raises:
+        KeyboardInterrupt: On Ctrl-C during a solve on the main thread: HiGHS stops within
+            about a second instead of running on to the time limit (see
+            :func:`_stop_on_ctrl_c`).
+    """
+    options = highs_settings(scenario, **settings)
     start = time.perf_counter()
     # HiGHS prints a banner on stdout even with msg=False; the library leaves it there (no
     # process-wide redirect per solve: the app serves many sessions in one process). The
     # command line silences it once for its whole process (planner.cli.run).
-    with _stop_on_ctrl_c() as stop:
-        if stop is not None:
-            settings["callbackTuple"] = (_interrupt_when_set, stop)
-            settings["callbacksToActivate"] = list(_INTERRUPT_CALLBACKS)
-        prob.solve(pulp.HiGHS(**settings))
-    seconds = time.perf_counter() - start
-    highs = prob.solverModel
+    was_none, dummy = prob.fixObjective()  # as prob.solve: a constant objective gets a column
+    try:
+        solver = load_highs(prob, options)
+
+        def read_back() -> float:
+            prob.assignStatus(*solver.findSolutionValues(prob))
+            return float(prob.objective.value() or 0.0)
+
+        run = run_highs(
+            prob.solverModel,
+            maximise=prob.sense == pulp.LpMaximize,
+            start=lambda: solver.callSolver(prob),
+            plan_objective=read_back,
+        )
+    finally:
+        prob.restoreObjective(was_none, dummy)
+    return dataclasses.replace(run, seconds=time.perf_counter() - start)
+
+
+def run_highs(
+    highs: highspy.Highs,
+    *,
+    maximise: bool = True,
+    time_limit_s: float | None = None,
+    start: Callable[[], object] | None = None,
+    plan_objective: Callable[[], float] | None = None,
+) -> SolverRun:
+    """Run a built HiGHS model and read how it ended: the one place HiGHS statuses are read.
+
+    Ctrl-C stops the run as :func:`_stop_on_ctrl_c` says. ``maximise``: the model is a
+    maximisation handed over negated (PuLP hands HiGHS the negated objective of a
+    maximisation), so the objective and bound are negated back. ``time_limit_s`` sets the
+    run's time limit (default: as set). ``start`` starts the run (default ``highs.run``;
+    :func:`run_solver` passes PuLP's, which the benchmarks time). ``plan_objective`` gives
+    the objective once the run has a plan (default: HiGHS's own).
+    """
+    if time_limit_s is not None:
+        highs.setOptionValue("time_limit", float(time_limit_s))
+    begin = time.perf_counter()
+    with _stop_on_ctrl_c(highs):
+        (start or highs.run)()
+    seconds = time.perf_counter() - begin
     code = highs.getModelStatus()
     size = (int(highs.getNumCol()), int(highs.getNumRow()))
     S = highspy.HighsModelStatus
@@ -174,10 +236,12 @@ def run_solver(
     detail = highs.modelStatusToString(code)
     if status not in PLAN_STATUSES:
         return SolverRun(status, nan, nan, nan, seconds, *size, detail)
-    objective = float(prob.objective.value() or 0.0) if prob.objective is not None else 0.0
-    # HiGHS minimises; PuLP hands it the negated objective of a maximisation
-    dual = float(info.mip_dual_bound)
-    bound = -dual if prob.sense == pulp.LpMaximize else dual
+    sign = -1.0 if maximise else 1.0
+    if plan_objective is None:
+        objective = sign * float(info.objective_function_value)
+    else:
+        objective = plan_objective()
+    bound = sign * float(info.mip_dual_bound)
     gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else nan
     if status == Status.OPTIMAL and gap > 1e-9:
         status = Status.GAP_REACHED
@@ -214,28 +278,54 @@ def _interrupt_when_set(callback_type, message, data_out, data_in, stop: threadi
 
 
 @contextmanager
-def _stop_on_ctrl_c() -> Iterator[threading.Event | None]:
-    """Let Ctrl-C stop a HiGHS solve: the solve ends early and KeyboardInterrupt is raised.
+def _stop_on_ctrl_c(highs: highspy.Highs) -> Iterator[None]:
+    """Let Ctrl-C stop a run of ``highs``: the run ends early and KeyboardInterrupt is raised.
 
-    HiGHS runs in C++ and Python runs a SIGINT handler only when the solve returns, so on its
-    own a Ctrl-C waits for the whole solve (up to the time limit). On the main thread, while
+    HiGHS runs in C++ and Python runs a SIGINT handler only when the run returns, so on its
+    own a Ctrl-C waits for the whole run (up to the time limit). On the main thread, while
     SIGINT has Python's default handler (the command line), a handler that sets an event
-    replaces it for the solve: the solver's interrupt callbacks (which run Python, so the
-    handler runs too) see the event and stop the solve, and KeyboardInterrupt is raised when
-    it returns. Elsewhere (the app's worker threads, SIGINT ignored or handled by the host)
-    nothing process-wide is touched and this yields None.
+    replaces it for the run, and the model's interrupt callbacks (which run Python, so the
+    handler runs too) see the event and stop the run; KeyboardInterrupt is raised when it
+    returns. The callbacks are stopped afterwards, so a model run again elsewhere is not
+    interrupted. Elsewhere (the app's worker threads, SIGINT ignored or handled by the
+    host) nothing is touched.
     """
     if not ctrl_c_is_ours():
-        yield None
+        yield
         return
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    highs.setCallback(_interrupt_when_set, stop)
+    for kind in _INTERRUPT_CALLBACKS:
+        highs.startCallback(kind)
     try:
-        yield stop
+        yield
     finally:
+        for kind in _INTERRUPT_CALLBACKS:
+            highs.stopCallback(kind)
         signal.signal(signal.SIGINT, previous)
     if stop.is_set():
         raise KeyboardInterrupt
+
+
+def solve_parts(options: Options) -> list[tuple[list, Options]]:
+    """The parts a plan is solved in: (buying units, their options), in order.
+
+    Buying units that share no constraint (see :func:`planner.equity_rules.unit_groups`)
+    are solved on their own and the plans put together. One group is the whole options;
+    of several, a group with no options and nothing to check (no locks or rules) is left
+    out.
+    """
+    groups = unit_groups(options)
+    if len(groups) == 1:
+        return [(groups[0], options)]
+    parts = [(group, options.for_units(group)) for group in groups]
+    return [(g, part) for g, part in parts if len(part.table) or _needs_solve(part)]
+
+
+def time_left(deadline: float) -> float:
+    """Seconds a part of a plan solved in parts may take: to the deadline, at least 0.5."""
+    return max(deadline - time.perf_counter(), 0.5)
 
 
 def solve_options(options: Options) -> SolveResult:
@@ -243,25 +333,23 @@ def solve_options(options: Options) -> SolveResult:
 
     Buying units that share no constraint (see :func:`planner.equity_rules.unit_groups`:
     a maximin term ties all trusts, a Core20 floor ties the trusts of an ICS) are solved
-    on their own and the plans put together: the same optimum, found much faster for the
-    ICS model of a national dataset. The time limit covers the whole solve.
+    on their own and the plans put together (:func:`solve_parts`): the same optimum, found
+    much faster for the ICS model of a national dataset. The time limit covers the whole
+    solve.
 
     Raises:
         InfeasibleError: If no plan meets the scenario (with the reasons).
         SolverError: If the solver stops without a feasible plan.
     """
-    groups = unit_groups(options)
-    if len(groups) == 1:
+    split = solve_parts(options)
+    if len(split) == 1 and split[0][1] is options:  # one group: the whole options
         return _solve_single(options, options.scenario.time_limit_s)
     deadline = time.perf_counter() + options.scenario.time_limit_s
     mask = np.zeros(len(options.table), dtype=bool)
     parts, reasons = [], []
-    for group in groups:
-        part = options.for_units(group)
-        if part.table.empty and not _needs_solve(part):
-            continue
+    for group, part in split:
         try:
-            res = _solve_single(part, max(deadline - time.perf_counter(), 0.5))
+            res = _solve_single(part, time_left(deadline))
         except InfeasibleError as exc:
             reasons += exc.reasons
             continue
