@@ -50,6 +50,7 @@ from planner.solve import (
     combined_status,
     highs_settings,
     load_highs,
+    plan_settings,
     run_highs,
     solve_options,
     solve_parts,
@@ -186,7 +187,7 @@ class WarmPart:
         self.model = build_model(part)
         if self.model.prob.sense != pulp.LpMaximize:
             raise NotWarm("not a maximisation")
-        load_highs(self.model.prob, highs_settings(part.scenario))
+        load_highs(self.model.prob, highs_settings(part.scenario, **plan_settings(part)))
         self.highs: highspy.Highs = self.model.prob.solverModel
         columns, rows_of = self.model.priced_columns()
         if any(r is None for r in rows_of):

@@ -151,3 +151,27 @@ def test_two_concurrent_solves_leave_stdout_where_it_was():
     after = os.fstat(1)
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
     assert sys.stdout is stdout
+
+
+def test_only_large_plan_milps_run_the_shifting_heuristic(default_ics, monkeypatch):
+    import importlib
+
+    from planner.economics import build_options
+
+    solve_module = importlib.import_module("planner.solve")
+    runs = []
+    real = solve_module.run_solver
+
+    def recording(prob, scenario, **settings):
+        run = real(prob, scenario, **settings)
+        runs.append(prob.solverModel.getOptionValue("mip_heuristic_run_shifting")[1])
+        return run
+
+    monkeypatch.setattr(solve_module, "run_solver", recording)
+    options = build_options(default_ics, planner.Scenario(budget_gbp=2e6), "central")
+    small = solve_module.solve_options(options)
+    assert runs == [False]  # the shipped data is far below the threshold
+    monkeypatch.setattr(solve_module, "SHIFTING_FROM_OPTIONS", len(options.table))
+    large = solve_module.solve_options(options)
+    assert runs == [False, True]
+    assert large.objective == pytest.approx(small.objective, rel=options.scenario.mip_gap)
