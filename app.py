@@ -5,9 +5,25 @@ Run with ``streamlit run app.py``. No optimisation logic lives here or in ``app_
 
 from __future__ import annotations
 
+import plotly.graph_objects as go  # loaded with Streamlit already
 import streamlit as st
 
-from app_pages.shared import (
+st.set_page_config(page_title="ICS AI imaging planner", layout="wide")
+
+# A new session's browser has yet to load Plotly's scripts (about 5 MB, then a second or more
+# to run them), and starts only when a page sends its first chart. A blank chart sent first,
+# before the imports and the solve below, starts that load while the server works; it is
+# taken away again before the page runs, so the page shows nothing it did not show before.
+preload = st.empty()
+if "plotly_preloaded" not in st.session_state:
+    st.session_state["plotly_preloaded"] = True
+    preload.plotly_chart(
+        go.Figure(layout={"height": 10, "xaxis": {"visible": False}, "yaxis": {"visible": False}}),
+        config={"staticPlot": True},
+        width="stretch",
+    )
+
+from app_pages.shared import (  # noqa: E402 - after the preload, which must not wait for them
     DEFAULTS,
     FLOOR_LABELS,
     SHIPPED,
@@ -16,9 +32,7 @@ from app_pages.shared import (
     is_held,
     source_label,
 )
-from planner.scenario import FLOOR_TARGETS, MODELS
-
-st.set_page_config(page_title="ICS AI imaging planner", layout="wide")
+from planner.scenario import FLOOR_TARGETS, MODELS  # noqa: E402
 
 state = st.session_state
 state.setdefault("sources", [str(p) for p in SHIPPED.values()])
@@ -106,6 +120,7 @@ scenario = DEFAULTS.replace(
     else [],
 )
 state["ctx"] = Context(source, ics, scenario)
+preload.empty()
 
 page = st.navigation(
     [

@@ -13,7 +13,10 @@ the file after each run and prints
   down to a budget never solved, and a step back to a budget solved a moment ago: the median
   over the moves of one run, then the median of those over the runs,
 
-each with its target, "met" or "not met", and the load average around the runs. The figures
+each with its target, "met" or "not met", and the load average around the runs; and the
+floor under both, timed by the same test: a page with the same title, key figures, two
+charts and slider and no planner work (``benchmarks/floor_app.py``), so the table shows
+how much of each figure is Streamlit and Plotly in Chromium on this machine. The figures
 are the test's own (the same clock, the same waits); nothing here starts a browser.
 """
 
@@ -48,6 +51,16 @@ FIGURES = (
     (
         "slider step back to a budget just solved",
         lambda t: (t.get("revisit_moves") or {}).get("median_slider_to_redraw_s"),
+        None,
+    ),
+    (
+        "floor: first plan of the same page, no planner work",
+        lambda t: (t.get("floor") or {}).get("first_plan_s"),
+        None,
+    ),
+    (
+        "floor: slider step on that page",
+        lambda t: (t.get("floor") or {}).get("median_slider_to_redraw_s"),
         None,
     ),
 )

@@ -26,6 +26,11 @@ QUINTILE_COLOURS = {1: "#0072B2", 2: "#56B4E9", 3: "#009E73", 4: "#E69F00", 5: "
 #: Okabe-Ito colours, one per procurement model.
 MODEL_COLOURS = {"local": "#E69F00", "ics": "#0072B2", "central": "#009E73"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10}, "font": {"size": 13}}
+#: Width of a character of a tick label or legend entry as the app draws them (12 px Source
+#: Sans in Streamlit's theme), in pixels, by kind: narrow, wide, capitals and digits, others.
+#: Fitted to the shipped names, which they put within 4% of their drawn widths.
+NARROW_CHARS, WIDE_CHARS = set("fijlrtI.,:;'!|()[] "), set("mwMW%@")
+CHAR_PX = {"narrow": 3.2, "wide": 10.7, "capital": 6.6, "other": 6.0}
 
 
 def money_ticks(values, n: int = 6, include_zero: bool = True) -> tuple[list[float], list[str]]:
@@ -74,6 +79,44 @@ def short_name(name: str) -> str:
     return escaped(name)
 
 
+def label_px(labels) -> float:
+    """How wide the widest of some labels is on screen, in pixels (an estimate 5% over)."""
+
+    def width(text: str) -> float:
+        return sum(
+            CHAR_PX["narrow"]
+            if ch in NARROW_CHARS
+            else CHAR_PX["wide"]
+            if ch in WIDE_CHARS
+            else CHAR_PX["capital"]
+            if ch.isupper() or ch.isdigit()
+            else CHAR_PX["other"]
+            for ch in html.unescape(str(text))
+        )
+
+    return 1.05 * max((width(s) for s in labels), default=0.0)
+
+
+def label_margins(
+    left: float = 0, bottom: float = 0, bottom_angle: float = 0, right: float = 0
+) -> dict:
+    """Margins (pixels) that hold axis labels and a legend as wide as given (``label_px``).
+
+    ``left``: the y-axis tick labels, beside the axis title; ``bottom``: the x-axis tick labels,
+    turned ``bottom_angle`` degrees, above the axis title; ``right``: the widest legend entry.
+    Plotly still widens a margin that is too narrow (automargin), but by drawing the figure a
+    second time: with margins that already fit, it is drawn once, in half the time.
+    """
+    turn = math.radians(bottom_angle)
+    base = LAYOUT["margin"]
+    return {
+        "l": math.ceil(left + 61) if left else base["l"],
+        "b": math.ceil(bottom * math.sin(turn) + 16 * math.cos(turn) + 58) if bottom else base["b"],
+        "r": math.ceil(right + 68) if right else base["r"],
+        "t": base["t"],
+    }
+
+
 def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
     """Trust x product heatmap of a plan: adopted (with cost and benefit), in use, or not."""
     trusts = dataset.trusts.loc[plan.trusts["trust"]].sort_values("imd_score")
@@ -97,11 +140,12 @@ def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
         f"({escaped(use_case_name(products.at[p, 'use_case']))})"
         for p in z.columns
     ]
+    rows = [short_name(trusts.at[t, "trust_name"]) for t in z.index]
     fig = go.Figure(
         go.Heatmap(
             z=z.to_numpy().tolist(),
             x=names,
-            y=[short_name(trusts.at[t, "trust_name"]) for t in z.index],
+            y=rows,
             text=text.to_numpy().tolist(),
             hovertemplate="%{y}<br>%{x}<br>%{text}<extra></extra>",
             colorscale=[[0, "#f2f2f2"], [0.5, "#E69F00"], [1, "#0072B2"]],
@@ -118,7 +162,7 @@ def plan_heatmap(plan: Plan, dataset: Dataset) -> go.Figure:
         height=max(360, 34 * len(z.index) + 300),
         xaxis={"tickangle": -45, "title": "Product"},
         yaxis={"autorange": "reversed", "title": "Trust"},
-        **LAYOUT,
+        **{**LAYOUT, "margin": label_margins(label_px(rows), label_px(names), 45)},
     )
     return fig
 
@@ -166,11 +210,18 @@ def trust_bars(plan: Plan) -> go.Figure:
     fig.update_xaxes(
         categoryorder="array", categoryarray=t["trust_name"].tolist(), title_text="Trust"
     )
+    legend = [fifth_label(q, plan.scenario.deprivation_reference) for q in t["imd_quintile"]]
     fig.update_layout(
         title="Trusts from least to most deprived",
         height=460,
         legend_title_text="average IMD score",
-        **LAYOUT,
+        # coverage up to 100%; Plotly turns the trust names 30 degrees when they do not fit
+        **{
+            **LAYOUT,
+            "margin": label_margins(
+                label_px(["100%"]), label_px(t["trust_name"]), 30, label_px(legend)
+            ),
+        },
     )
     return fig
 

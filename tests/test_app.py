@@ -119,6 +119,41 @@ def test_plan_page_key_figures_heatmap_and_bars():
     names = {t["name"] for t in bars[0]["data"]}
     assert any(n == "national IMD fifth 5 (most deprived, Core20)" for n in names)
     assert len(at.get("download_button")) == 3
+    assert len(charts(at)) == 2  # the blank chart that preloads Plotly is gone
+
+
+def test_the_first_run_sends_a_chart_before_it_imports_or_solves(monkeypatch):
+    """A new session's first run sends a blank chart before anything else it shows.
+
+    Its browser starts loading Plotly while the server imports and solves; the blank chart is
+    taken away before the page runs, and later runs send none.
+    """
+    from streamlit.delta_generator import DeltaGenerator
+
+    import app_pages.shared
+
+    sent = []
+    real_enqueue, real_dataset = DeltaGenerator._enqueue, app_pages.shared.dataset_for
+
+    def enqueue(self, delta_type, element_proto, *args, **kwargs):
+        if delta_type == "plotly_chart":
+            traces = json.loads(element_proto.spec)["data"]
+            sent.append(("chart", traces[0]["type"] if traces else "blank"))
+        return real_enqueue(self, delta_type, element_proto, *args, **kwargs)
+
+    def dataset(source):
+        sent.append(("data", source))
+        return real_dataset(source)
+
+    monkeypatch.setattr(DeltaGenerator, "_enqueue", enqueue)
+    monkeypatch.setattr(app_pages.shared, "dataset_for", dataset)
+    at = run_page()
+    assert sent[0] == ("chart", "blank")  # before any data is read
+    assert [what for kind, what in sent if kind == "chart"] == ["blank", "heatmap", "bar"]
+    assert len(charts(at)) == 2  # the heatmap and the bars: the blank chart is gone
+    sent.clear()
+    at.slider(key="budget_gbp").set_value(2.1).run()
+    assert [what for kind, what in sent if kind == "chart"] == ["heatmap", "bar"]
 
 
 def test_budget_changes_the_plan():

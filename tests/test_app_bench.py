@@ -46,6 +46,30 @@ def test_medians_over_runs_with_min_max_and_verdicts():
     assert (down["median_s"], down["verdict"]) == (1.2, "")  # shown, no target
 
 
+def test_the_floor_is_shown_beside_the_app_without_a_target():
+    import app_bench
+
+    runs = [
+        {
+            **_timings(9.0, 0.4, 0.7, 0.4),
+            "floor": {"first_plan_s": f, "median_slider_to_redraw_s": s},
+        }
+        for f, s in ((6.5, 0.21), (6.1, 0.19), (6.9, 0.25))
+    ]
+    rows = {r["figure"]: r for r in app_bench.summarise(runs)}
+    first = rows["floor: first plan of the same page, no planner work"]
+    assert (first["median_s"], first["min_s"], first["max_s"], first["verdict"]) == (
+        6.5,
+        6.1,
+        6.9,
+        "",
+    )
+    assert rows["floor: slider step on that page"]["median_s"] == 0.21
+    text = "\n".join(app_bench.report(list(rows.values()), []))
+    assert "floor: slider step on that page" in text
+    assert "0.21 s [0.19, 0.25]" in text
+
+
 def test_a_figure_at_or_over_its_target_is_not_met_and_the_table_says_so():
     import app_bench
 

@@ -8,6 +8,7 @@ Screenshots of every page and the slider timings go to ``screenshots/`` (git-ign
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -52,6 +53,8 @@ TARGET_SLIDER_TO_REDRAW_S = 0.3
 #: Timings gathered by the fixtures and tests, written to screenshots/timings.json at the end.
 TIMINGS: dict = {}
 PAGES = ("Plan", "Compare", "Frontier", "Data", "About")  # at least these
+#: Most empty space a Plan chart may keep between its outermost labels and its edge (pixels).
+MARGIN_SLACK_PX = 40
 
 # Streamlit marks the app root with the script state; elements from an unfinished run are
 # marked stale.
@@ -68,10 +71,27 @@ CHARTS_DRAWN_JS = """(minimum) => {
   return charts.length >= minimum && charts.every(c => c.querySelector('.main-svg'))
     && [...document.querySelectorAll('.heatmaplayer')].every(h => h.querySelector('image'));
 }"""
-# The Plan page's first plan on screen: its two charts drawn, the heatmap's image included.
+#: The Plan page's key figures, by label.
+PLAN_METRICS = (
+    "Spend",
+    "Benefit",
+    "Trusts with new AI",
+    "Lowest trust coverage",
+    "Given up for equity",
+)
+# Every key figure of the Plan page is shown with its value (each is drawn on its own, and
+# the charts can be drawn before them).
+METRICS_SHOWN_JS = f"""() => {{
+  const shown = [...document.querySelectorAll('[data-testid="stMetric"]')]
+    .filter(m => m.querySelector('[data-testid="stMetricValue"]')?.innerText.trim())
+    .map(m => m.querySelector('[data-testid="stMetricLabel"]')?.innerText.trim());
+  return {json.dumps(list(PLAN_METRICS))}.every(label => shown.includes(label));
+}}"""
+# The Plan page's first plan on screen: its key figures shown and its two charts drawn, the
+# heatmap's image included.
 FIRST_PLAN_JS = f"""() =>
   document.querySelector('[data-testid="stPlotlyChart"] .heatmaplayer image') !== null
-  && ({CHARTS_DRAWN_JS})(2)"""
+  && ({CHARTS_DRAWN_JS})(2) && ({METRICS_SHOWN_JS})()"""
 # The Plan page's "Benefit" figure and the heatmap's drawn image (its PNG data URL).
 PLAN_STATE_JS = """() => {
   const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].find(
@@ -163,13 +183,16 @@ def _first_plan(browser, url: str, started: float) -> dict:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in marks.items()}
 
 
-@pytest.fixture(scope="module")
-def app_url(browser, tmp_path_factory):
-    """The app's address; its first plan is timed from the server's start (see _first_plan)."""
+@contextlib.contextmanager
+def _serve(app: str, log_path: Path, env: dict | None = None):
+    """Serve ``app`` with Streamlit on a free loopback port until the block ends.
+
+    Yields the address and the ``time.perf_counter()`` at which the server was started, once
+    it answers its health check.
+    """
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", APP,
+        sys.executable, "-m", "streamlit", "run", app,
         "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
         "--server.headless", "true",
@@ -178,10 +201,11 @@ def app_url(browser, tmp_path_factory):
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    TIMINGS["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
     with open(log_path, "w") as log:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -196,8 +220,7 @@ def app_url(browser, tmp_path_factory):
                 if time.monotonic() > deadline:
                     pytest.fail(f"streamlit not healthy after 60 s:\n{_tail(log_path)}")
                 time.sleep(0.02)  # finely: the time to healthy is part of the first plan's
-            TIMINGS["first_load"] = _first_plan(browser, url, started)
-            yield url
+            yield url, started
         finally:
             proc.terminate()
             try:
@@ -205,7 +228,19 @@ def app_url(browser, tmp_path_factory):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            _write_timings()
+
+
+@pytest.fixture(scope="module")
+def app_url(browser, tmp_path_factory):
+    """The app's address; its first plan is timed from the server's start (see _first_plan)."""
+    TIMINGS["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    try:
+        with _serve(APP, log_path) as (url, started):
+            TIMINGS["first_load"] = _first_plan(browser, url, started)
+            yield url
+    finally:
+        _write_timings()
 
 
 def _write_timings() -> None:
@@ -217,15 +252,16 @@ def _write_timings() -> None:
     moves_what = slider_moves.pop("what", None)
     out = {
         "what": "first_plan_s: seconds from starting the Streamlit server to the first "
-        "visitor's Plan page with both figures drawn (the heatmap's image included), on the "
-        "default ICS; slider moves: key press on the budget slider until the Benefit figure "
-        "shows a new value and the heatmap has drawn a new image ('idle': until the whole "
-        "script run has finished). Recorded, never asserted.",
+        "visitor's Plan page with both figures drawn (the heatmap's image included) and its "
+        "key figures shown, on the default ICS; slider moves: key press on the budget slider "
+        "until the Benefit figure shows a new value and the heatmap has drawn a new image "
+        "('idle': until the whole script run has finished). Recorded, never asserted.",
         "first_plan_s": first.get("first_plan_s"),
         "target_first_plan_s": TARGET_FIRST_PLAN_S,
         "first_load": first,
         **({"moves_what": moves_what} if moves_what else {}),
         **slider_moves,
+        **({"floor": TIMINGS["floor"]} if "floor" in TIMINGS else {}),
         "machine": {
             "cpus": os.cpu_count(),
             "load_average_at_start": TIMINGS.get("load_average_at_start"),
@@ -247,13 +283,14 @@ def wait_charts(page, minimum: int = 0) -> None:
 
 
 def wait_plan(page) -> None:
-    """Wait until the Plan page has run and its heatmap and bar chart are drawn."""
+    """Wait until the Plan page has run, its heatmap and bar chart drawn, its figures shown."""
     # While a rerun replaces the plan, the old heatmap and the new one can both be attached.
     page.locator('[data-testid="stPlotlyChart"] .heatmaplayer image').first.wait_for(
         state="attached"
     )
     wait_idle(page)
     wait_charts(page, 2)
+    page.wait_for_function(METRICS_SHOWN_JS)
 
 
 def rerun(page, key: str) -> None:
@@ -323,7 +360,7 @@ def test_plan_page_shows_title_key_figures_and_heatmap(page):
     expect(page).to_have_title("ICS AI imaging planner")
     expect(page.get_by_role("heading", level=1, name="Plan", exact=True)).to_be_visible()
     labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
-    for label in ("Spend", "Benefit", "Trusts with new AI", "Lowest trust coverage"):
+    for label in PLAN_METRICS:
         assert label in [x.strip() for x in labels]
     state = plan_state(page)
     assert state["benefit"].startswith("£")
@@ -332,6 +369,51 @@ def test_plan_page_shows_title_key_figures_and_heatmap(page):
     expect(heatmap.locator(".heatmaplayer image")).to_have_count(1)
     expect(heatmap.locator(".main-svg").first).to_be_visible()
     expect(heatmap).to_contain_text("Who adopts what")
+    no_exception(page)
+
+
+# Each Plan chart: the margins asked for, the margins drawn, and where its labels landed.
+FIGURE_BOXES_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+  .map(c => {
+    const gd = c.querySelector('.js-plotly-plot'), svg = gd.querySelector('.main-svg');
+    const box = e => {
+      const r = e.getBoundingClientRect();
+      return [r.left, r.top, r.right, r.bottom];
+    };
+    const labels = [...gd.querySelectorAll('[class$="tick"] text, .xtitle, .ytitle, '
+      + '.x2title, .y2title, .legendtext, .legendtitletext')].filter(t => t.textContent);
+    return {
+      asked: gd.layout.margin, drawn: gd._fullLayout._size, figure: box(svg),
+      labels: labels.map(t => [t.textContent, box(t)]),
+    };
+  })"""
+
+
+def test_plan_figures_hold_their_labels_and_are_drawn_once(page):
+    """The Plan page's charts come with margins that hold their labels (planner.plots).
+
+    Plotly widens a margin that is too narrow (automargin) by drawing the chart again; drawn
+    with the margins asked for, each chart is drawn once. Every tick label, axis title and
+    legend entry is inside the chart, with no wide empty band beside the labels.
+    """
+    figures = page.evaluate(FIGURE_BOXES_JS)
+    assert len(figures) == 2
+    for fig in figures:
+        for side in ("l", "r", "b", "t"):
+            assert fig["drawn"][side] == fig["asked"][side], (side, fig["drawn"], fig["asked"])
+        left, top, right, bottom = fig["figure"]
+        boxes = [b for _, b in fig["labels"]]
+        assert len(boxes) > 10
+        for text, (x0, y0, x1, y1) in fig["labels"]:
+            assert left <= x0, text
+            assert x1 <= right, text
+            assert top <= y0, text
+            assert y1 <= bottom, text
+        # the outermost labels end near the edges the margins were made for
+        assert min(b[0] for b in boxes) - left < MARGIN_SLACK_PX
+        assert bottom - max(b[3] for b in boxes) < MARGIN_SLACK_PX
+        if fig["asked"]["r"] > 50:  # a legend on the right
+            assert right - max(b[2] for b in boxes) < MARGIN_SLACK_PX
     no_exception(page)
 
 
@@ -624,3 +706,48 @@ def test_switching_the_dataset_names_an_ics_of_the_new_dataset(page):
     assert ics.input_value() in names
     wait_plan(page)
     no_exception(page)
+
+
+def test_the_floor_is_streamlit_and_plotly_alone(browser, app_url, tmp_path):
+    """The Plan page's figures served with no planner work, timed as the app is.
+
+    ``benchmarks/floor_app.py`` shows the default plan's two charts (written here as JSON),
+    the five key figures and the budget slider, and nothing else: its first plan and slider
+    steps are what Streamlit and Plotly cost in Chromium on this machine, the floor under the
+    app's timings. Recorded next to them (``floor`` in the timings file), never asserted.
+    """
+    import planner
+    from app_pages.shared import DEFAULTS, SHIPPED
+    from planner import plots
+
+    dataset = planner.load_dataset(SHIPPED["Default ICS (illustrative)"])
+    data = dataset.subset([dataset.icss.index[0]])
+    plan = planner.solve(data, DEFAULTS)
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "heatmap.json").write_text(plots.plan_heatmap(plan, data).to_json())
+    (figures / "bars.json").write_text(plots.trust_bars(plan).to_json())
+    env = {"PLANNER_FLOOR_FIGURES": str(figures)}
+    with _serve(str(ROOT / "benchmarks" / "floor_app.py"), tmp_path / "floor.log", env) as (
+        url,
+        started,
+    ):
+        first = _first_plan(browser, url, started)
+        assert "first_plan_s" in first, first
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            pg = context.new_page()
+            pg.set_default_timeout(60_000)
+            pg.goto(url)
+            wait_plan(pg)
+            steps = _slider_moves(pg, "ArrowRight", 6)
+            no_exception(pg)
+        finally:
+            context.close()
+    TIMINGS["floor"] = {
+        **_summary("budget slider ArrowRight (+£0.1m)", *steps),
+        "what": "benchmarks/floor_app.py: the Plan page's title, key figures, two charts and "
+        "budget slider with no planner work, timed as the app is",
+        "first_plan_s": first.get("first_plan_s"),
+        "first_load": first,
+    }
