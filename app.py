@@ -32,6 +32,7 @@ from app_pages.shared import (  # noqa: E402 - after the preload, which must not
     is_held,
     source_label,
 )
+from planner.formatting import MODEL_SHORT_NAMES  # noqa: E402
 from planner.scenario import FLOOR_TARGETS, MODELS  # noqa: E402
 
 state = st.session_state
@@ -66,7 +67,7 @@ with st.sidebar:
         index=MODELS.index(DEFAULTS.model),
         key="model",
         horizontal=True,
-        format_func={"local": "Local", "ics": "ICS pooled", "central": "Central"}.get,
+        format_func=MODEL_SHORT_NAMES.get,
     )
     headroom = float(
         dataset.trusts.loc[dataset.trusts["ics_code"] == ics, "local_budget_gbp"].sum()

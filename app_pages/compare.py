@@ -1,4 +1,4 @@
-"""Compare page: the three ways of buying on the same money, side by side."""
+"""Compare page: ways of buying on the same money, side by side (the user picks which)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,31 @@ from app_pages.shared import compare_plans, show_error, show_table
 from planner import plots, report
 from planner.equity_check import compare_headline
 from planner.formatting import MODEL_NAMES, status_text
+from planner.scenario import COMPARED, MODELS
 from planner.solve import has_plan
 
 ctx = st.session_state["ctx"]
 st.title("Compare ways of buying")
 st.caption(
-    "Each trust buying alone, the ICS buying as one, and NHS England buying centrally "
-    "from a national framework, all with the same total money."
+    "Ways of buying with the same total money: each trust alone, the ICS or the imaging "
+    "network as one, trusts calling off national framework prices from their own budgets, "
+    "and NHS England buying nationally (within each ICS's fair share, or from one pot). "
+    "An imaging network that crosses the ICS's border is counted with its trusts in this "
+    "ICS only."
 )
+routes = st.multiselect(
+    "Ways of buying to compare",
+    MODELS,
+    default=list(COMPARED),
+    format_func=MODEL_NAMES.get,
+    key="compare_routes",
+)
+if not routes:
+    st.info("Choose at least one way of buying.")
+    st.stop()
 
 try:
-    plans, table = compare_plans(ctx.source, ctx.ics, ctx.scenario)
+    plans, table = compare_plans(ctx.source, ctx.ics, ctx.scenario, tuple(routes))
 except planner.PlannerError as exc:
     show_error(exc)
     st.stop()

@@ -26,6 +26,7 @@ from planner.formatting import (
     status_text,
     use_case_name,
 )
+from planner.scenario import COMPARED
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {
@@ -223,11 +224,13 @@ def equity_notes(source: str, ics: str, scenario: planner.Scenario) -> list:
 
 
 @st.cache_data(
-    show_spinner="Comparing the three ways of buying...", max_entries=32, hash_funcs=SCENARIO_KEY
+    show_spinner="Comparing the ways of buying...", max_entries=32, hash_funcs=SCENARIO_KEY
 )
-def compare_plans(source: str, ics: str, scenario: planner.Scenario):
-    """The three procurement models on the same money (cached)."""
-    return planner.compare(dataset_for(source).subset([ics]), scenario, keep_going=True)
+def compare_plans(
+    source: str, ics: str, scenario: planner.Scenario, routes: tuple[str, ...] = COMPARED
+):
+    """The procurement routes on the same money (cached)."""
+    return planner.compare(dataset_for(source).subset([ics]), scenario, routes, keep_going=True)
 
 
 def _with_progress(key: tuple, label: str, compute):
@@ -420,7 +423,7 @@ def rollouts(
 
     data = dataset_for(source).subset([ics])
     settings = RolloutSettings(years=years, carry_over=carry_over, ramp_months=ramp_months)
-    return {m: solve_rollout(data, scenario, m, settings) for m in ("local", "ics", "central")}
+    return {m: solve_rollout(data, scenario, m, settings) for m in COMPARED}
 
 
 @st.cache_data(show_spinner="Sharing the pooled cost...", max_entries=32, hash_funcs=SCENARIO_KEY)

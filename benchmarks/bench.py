@@ -5,7 +5,7 @@ Run from anywhere (paths are built from this file)::
     python benchmarks/bench.py                       # all instances, default repeats
     python benchmarks/bench.py --repeats 3 --only default_ics england
     python benchmarks/bench.py --json bench.json     # also write every raw figure
-    python benchmarks/bench.py --profile stress:central   # cProfile one run, no table
+    python benchmarks/bench.py --profile stress:central_pot   # cProfile one run, no table
 
 Every measured run happens in a fresh ``multiprocessing`` child started with ``spawn``: the
 child imports the planner and loads the dataset (untimed), then times ``build_options``,

@@ -51,9 +51,9 @@ TARGET = 1.3
 #: i.e. the sum of the trusts' local budgets). The default ICS is at £2m, as in issue 12.
 CASES = (
     ("default_ics", "ics", 2e6),
-    ("england", "central", None),
+    ("england", "central_pot", None),
     ("england", "ics", None),
-    ("stress", "central", None),
+    ("stress", "central_pot", None),
 )
 
 #: The HiGHS options ``planner.solve.run_solver`` sets (through PuLP), read back from each

@@ -28,7 +28,10 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ("local", "ics", "central")
+#: The routes benchmarked: the central one is NHS England's one national pot, the model the
+#: targets were set on (issue 12); ``central`` with fair shares couples every ICS through the
+#: national tier and is measured on its own (``routes_bench.py``).
+MODELS = ("local", "ics", "central_pot")
 DEFAULT_GAP = None  # None: the Scenario default (1e-4)
 STRESS_SHAPE = {"n_ics": 42, "n_trusts": 200, "n_products": 60, "seed": 2026}
 

@@ -26,7 +26,7 @@ def profile(spec: str, time_limit_s: float, top: int) -> None:
     from planner.solve import solve_options
 
     name, _, model = spec.partition(":")
-    model = model or "central"
+    model = model or "central_pot"
     if name not in INSTANCES or model not in MODELS:
         sys.exit(f"--profile wants INSTANCE:MODEL with INSTANCE in {list(INSTANCES)}")
     with tempfile.TemporaryDirectory(prefix="planner-bench-") as tmp:

@@ -1,7 +1,8 @@
 """Scaling: each procurement model on generated datasets of 50 to 800 trusts x 60 products.
 
 Issue 12, target 4: the central model, 800 trusts x 60 products, under 10 s to a 0.5% gap,
-with the scaling curve of every route (procurement model: local, ics, central) beside it.
+with the scaling curve of every route beside it (local, ics and central_pot: NHS England's
+one national pot, the central model the target was set on).
 
 Each size is one generated dataset, ``generate_tables(n_ics, n_trusts, products,
 seed=2026)``, with about 4.8 trusts per ICS as in the stress instance (42 ICSs for 200
@@ -13,7 +14,7 @@ local budgets), timing
 
 - the options table (``build_options``),
 - the MILP build (``SolveResult.build_seconds``, summed over the route's MILPs: one per
-  trust under ``local``, per ICS under ``ics``, one under ``central``),
+  trust under ``local``, per ICS under ``ics``, one under ``central_pot``),
 - HiGHS itself (``pulp.HiGHS.callSolver``, i.e. ``Highs.run()``, wrapped in the child only),
 - the whole ``solve_options`` call (MILP build, PuLP's transfer to HiGHS, HiGHS, read-back),
 
@@ -237,7 +238,7 @@ def run(
                         if previous is not None and "error" not in previous
                         else None
                     )
-                targeted = route == "central" and n == target_trusts
+                targeted = route == "central_pot" and n == target_trusts
                 row["target_s"] = TARGET_S if targeted else None
                 row["met"] = (
                     "error" not in row

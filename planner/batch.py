@@ -276,7 +276,7 @@ def load_batch(path: str | Path, dataset: Dataset, base: Scenario | None = None)
     for m in models:
         if m not in MODELS:
             problems.append(
-                Problem(name, None, "models", f"unknown model {m!r}", "use local, ics or central")
+                Problem(name, None, "models", f"unknown model {m!r}", "use " + ", ".join(MODELS))
             )
     icss_spec = data.get("icss")
     if icss_spec == "all":

@@ -410,8 +410,35 @@ def _solve_options(p: argparse.ArgumentParser) -> None:
 
 
 def _compare_options(p: argparse.ArgumentParser) -> None:
+    from planner.scenario import COMPARED, MODELS
+
     _add_scenario_options(p, with_model=False)
     _add_marginal_option(p)
+    p.add_argument(
+        "--routes",
+        metavar="LIST",
+        help=f"the procurement routes to compare, comma-separated, from {', '.join(MODELS)} "
+        f"(default: {','.join(COMPARED)})",
+    )
+
+
+def route_list(text: str | None) -> tuple[str, ...]:
+    """The routes of ``--routes`` (default: :data:`planner.scenario.COMPARED`).
+
+    Raises:
+        UsageError: If a name is not a route, or a route is named twice.
+    """
+    from planner.scenario import COMPARED, MODELS
+
+    if text is None:
+        return COMPARED
+    names = [n.strip() for n in text.split(",")]
+    for n in names:
+        if n not in MODELS:
+            raise UsageError(f"--routes: {n!r} is not a procurement route; use {', '.join(MODELS)}")
+    if len(set(names)) != len(names):
+        raise UsageError("--routes: a route is named twice")
+    return tuple(names)
 
 
 def _sweep_options(p: argparse.ArgumentParser) -> None:
@@ -752,12 +779,13 @@ def cmd_solve(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    """Solve all three procurement models on the same money."""
+    """Solve procurement routes on the same money."""
     from planner.plan import compare
 
+    routes = route_list(args.routes)
     dataset = _load(args)
     scenario = scenario_from_args(args)
-    plans, table = compare(dataset, scenario, with_marginal=args.marginal)
+    plans, table = compare(dataset, scenario, routes, with_marginal=args.marginal)
     out = sys.stderr if args.json == "-" else sys.stdout
     if not args.quiet:
         for plan in plans:
@@ -1084,7 +1112,7 @@ def cmd_rollout(args) -> int:
 
     from planner import report
     from planner.rollout import RolloutSettings, solve_rollout
-    from planner.scenario import MODELS
+    from planner.scenario import COMPARED
 
     dataset = _load(args)
     scenario = scenario_from_args(args)
@@ -1097,7 +1125,7 @@ def cmd_rollout(args) -> int:
         years=years, carry_over=not args.no_carry_over, ramp_months=args.ramp_months
     )
     schedules, curves = [], []
-    for model in args.model or list(MODELS):
+    for model in args.model or list(COMPARED):
         result = solve_rollout(dataset, scenario, model, settings)
         schedules.append(result.schedule.assign(model=model))
         curves.append(result.curve)
@@ -1171,9 +1199,7 @@ COMMANDS = {
     "solve": Command(
         "optimal adoption plan under one procurement model", _solve_options, cmd_solve
     ),
-    "compare": Command(
-        "the three procurement models on the same money", _compare_options, cmd_compare
-    ),
+    "compare": Command("procurement routes on the same money", _compare_options, cmd_compare),
     "sweep": Command(
         "budget and/or equity-weight sweep, one row per run", _sweep_options, cmd_sweep
     ),

@@ -6,10 +6,13 @@ platform cut the fixed costs (``implementation_share``, ``licence_share``,
 ``platform_share``). :func:`share_costs` splits each pool's cost among its trusts by several
 rules and checks each split against what going alone would cost each trust.
 
-**The pool.** A pool is a buying unit of the plan: each ICS under ``ics``, the nation under
-``central`` (one national pool, the trusts its players), each trust under ``local`` (a pool
+**The pool.** A pool is a buying unit (money holder) of the plan: each ICS under ``ics`` and
+``central``, each imaging network under ``network``, the nation under ``central_pot`` (one
+national pool, the trusts its players), each trust under ``local`` and ``framework`` (a pool
 of one, so every rule gives the trust its own cost). The plan's adoptions are fixed; only the
-bill is shared.
+bill is shared. Where a route's price tiers are reached by a wider purchase group than the
+pool (``framework``, ``central``: national tiers), the studies the rest of the group buys in
+the plan count towards the tier every pooled coalition reaches.
 
 **The game.** The players of a pool are its trusts that adopt something. The cost ``c(S)`` of
 a coalition ``S`` is what buying exactly ``S``'s adoptions (and the deployment platforms its
@@ -135,6 +138,9 @@ class PoolGame:
         thresholds: Per product, the tiers' minimum studies a year (padded with infinity).
         prices_pooled: Per product and tier, the price per study under the pooled route.
         prices_alone: The same under the ``local`` route.
+        outside: Per product, studies a year the plan buys in the pool's purchase group
+            outside the pool (other money holders calling off the same tier: ``framework``
+            and ``central``); they count towards the tier a pooled coalition reaches.
     """
 
     pool: str
@@ -149,6 +155,7 @@ class PoolGame:
     thresholds: np.ndarray
     prices_pooled: np.ndarray
     prices_alone: np.ndarray
+    outside: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -175,6 +182,8 @@ class PoolGame:
         size = members.sum(axis=1)
         pooled = (size >= 2) | (size == self.n)
         volume = m @ self.studies
+        if self.outside is not None:  # the rest of the purchase group, bought as planned
+            volume = volume + np.where(pooled[:, None], self.outside[None, :], 0.0)
         weighted = m @ self.weighted_studies
         k = tier_index(self.thresholds, volume)  # all-units tier of each pooled purchase
         cols = np.arange(len(self.products))[None, :]
@@ -299,8 +308,16 @@ def pool_games(dataset: Dataset, plan: Plan) -> dict[str, PoolGame]:
     )
     games = {}
     unit_of = pooled.trusts["unit"]
+    group_of = pooled.trusts["tier_unit"]
+    chosen["group"] = chosen["trust"].map(group_of).to_numpy()
     for pool in sorted(unit_of.unique(), key=str):
         trusts = sorted(unit_of.index[unit_of == pool], key=str)
+        groups = set(group_of[trusts].tolist())
+        if len(groups) > 1:
+            raise PlannerError(
+                f"cost sharing needs each pool to reach price tiers as one: buying unit {pool} "
+                f"of the {model} route spans {len(groups)} purchase groups"
+            )
         mine = chosen[chosen["trust"].isin(trusts)]
         players = sorted(mine["trust"].unique(), key=str)
         products = sorted(mine["product"].unique(), key=str)
@@ -322,6 +339,9 @@ def pool_games(dataset: Dataset, plan: Plan) -> dict[str, PoolGame]:
             fixed_alone[pi[t]] += float(alone.trusts.at[t, "platform_gbp"])
         thresholds, prices_pooled = _tier_matrix(pooled, products)
         _, prices_alone = _tier_matrix(alone, products)
+        rest = chosen[(chosen["group"] == groups.pop()) & ~chosen["trust"].isin(trusts)]
+        by_product = rest.groupby("product")["studies"].sum()
+        outside = np.array([float(by_product.get(p, 0.0)) for p in products])
         games[str(pool)] = PoolGame(
             pool=str(pool),
             model=model,
@@ -335,6 +355,7 @@ def pool_games(dataset: Dataset, plan: Plan) -> dict[str, PoolGame]:
             thresholds=thresholds,
             prices_pooled=prices_pooled,
             prices_alone=prices_alone,
+            outside=outside if outside.any() else None,
         )
     return games
 

@@ -4,6 +4,11 @@ Every cell is read as text and parsed against the data dictionary, so nothing is
 silently: a missing number, ``NaN``, ``inf``, a negative price or a formula-like name is
 reported with its file, row and column, and loading fails with :class:`DataError` listing
 every problem found.
+
+Besides its ICS, a trust may belong to an imaging network and an NHS England region (the
+optional columns ``network_code`` and ``region_code``, named by the optional tables
+``networks`` and ``regions``); :func:`trust_groups` gives each trust's code in any grouping a
+procurement route can buy or hold money by.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import io
 import math
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +34,8 @@ from planner.readers import (
     workbook_sheets,
     zip_tables,
 )
-from planner.schema import FILES, ColumnSpec, columns
+from planner.scenario import GROUPINGS
+from planner.schema import ALL_FILES, FILES, OPTIONAL_FILES, ColumnSpec, columns
 from planner.sheets import refuse_existing, write_text, write_xlsx_sheets
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -45,12 +51,28 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 TRUE_WORDS = {"yes", "y", "true", "1"}
 FALSE_WORDS = {"no", "n", "false", "0"}
 #: Files that may hold a header and no rows.
-MAY_BE_EMPTY = {"deployments"}
+MAY_BE_EMPTY = {"deployments", *OPTIONAL_FILES}
+#: The optional name tables: the trust column that holds the code, the table's name column
+#: and what the grouping is called in messages.
+NAME_TABLES = {
+    "networks": ("network_code", "network_name", "imaging network"),
+    "regions": ("region_code", "region_name", "NHS England region"),
+}
+#: The code of the one national grouping, which every trust belongs to (``nation``).
+NATIONAL_UNIT = "ENGLAND"
 #: Optional trust columns: the catchment population's share in each national IMD quintile
 #: (1 least, 5 most deprived). All five or none; they add up to 1 and the fifth is Core20.
 QUINTILE_SHARES = tuple(f"imd_q{q}_share" for q in range(1, 6))
 #: How far the quintile shares may be from adding up to 1, and imd_q5_share from core20_share.
 SHARE_TOLERANCE = 0.005
+
+
+def _name_table(name: str) -> pd.DataFrame:
+    """An empty name table (``networks`` or ``regions``): indexed by code, one name column."""
+    code, name_column, _ = NAME_TABLES[name]
+    return pd.DataFrame(
+        {name_column: pd.Series([], dtype="str")}, index=pd.Index([], dtype="str", name=code)
+    )
 
 
 @dataclass
@@ -59,11 +81,18 @@ class Dataset:
 
     Attributes:
         icss: One row per ICS, indexed by ``ics_code``.
-        trusts: One row per trust, indexed by ``trust_code``.
+        trusts: One row per trust, indexed by ``trust_code``; ``network_code`` and
+            ``region_code`` are ``""`` where blank or absent.
         products: One row per product, indexed by ``product_code``.
         price_tiers: One row per (product, tier), sorted by product then tier.
         deployments: One row per product already in use at a trust.
         source: Where the dataset was read from (for messages).
+        networks: One row per imaging network, indexed by ``network_code``, with its
+            ``network_name``; empty when the data name none.
+        regions: One row per NHS England region, indexed by ``region_code``, with its
+            ``region_name``; empty when the data name none.
+        trust_rows: The row of each trust in its file (by trust code), for messages; empty
+            for a dataset not read from a file.
     """
 
     icss: pd.DataFrame
@@ -72,9 +101,15 @@ class Dataset:
     price_tiers: pd.DataFrame
     deployments: pd.DataFrame
     source: str = ""
+    networks: pd.DataFrame = field(default_factory=lambda: _name_table("networks"))
+    regions: pd.DataFrame = field(default_factory=lambda: _name_table("regions"))
+    trust_rows: pd.Series = field(default_factory=lambda: pd.Series([], dtype="int64"))
 
     def subset(self, ics_codes: list[str] | tuple[str, ...]) -> Dataset:
-        """Return the dataset restricted to some ICSs (products and tiers are kept whole).
+        """Return the dataset restricted to some ICSs.
+
+        Products, tiers, networks and regions are kept whole: a network that crosses the
+        ICSs' border keeps its code and name, and holds only the kept ICSs' trusts.
 
         Raises:
             DataError: If a code is not an ICS of this dataset.
@@ -96,26 +131,98 @@ class Dataset:
         icss = self.icss.loc[list(ics_codes)]
         trusts = self.trusts[self.trusts["ics_code"].isin(icss.index)]
         deployments = self.deployments[self.deployments["trust_code"].isin(trusts.index)]
-        return Dataset(
-            icss, trusts, self.products, self.price_tiers, deployments, source=self.source
-        )
+        return dataclasses.replace(self, icss=icss, trusts=trusts, deployments=deployments)
 
     def names(self) -> Names:
-        """The names of the dataset's trusts, products and ICSs, for sentences."""
+        """The names of the dataset's trusts, products, ICSs, networks and regions."""
         return Names(
             self.trusts["trust_name"].to_dict(),
             self.products["product_name"].to_dict(),
             self.icss["ics_name"].to_dict(),
+            networks=self.networks["network_name"].to_dict(),
+            regions=self.regions["region_name"].to_dict(),
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Return the tables as plain frames with the dictionary's columns, in file order."""
+        """Return the tables as plain frames with the dictionary's columns, in file order.
+
+        A name table (``networks``, ``regions``) is included when it has rows, and the trust
+        column that refers to it when it has rows or any trust gives a code.
+        """
         out = {}
-        for name in FILES:
+        for name in ALL_FILES:
             frame = getattr(self, name)
             cols = [c.column for c in columns(name)]
+            if name == "trusts":
+                absent = [
+                    NAME_TABLES[n][0]
+                    for n in OPTIONAL_FILES
+                    if getattr(self, n).empty and (frame[NAME_TABLES[n][0]] == "").all()
+                ]
+                cols = [c for c in cols if c not in absent]
+            elif name in OPTIONAL_FILES and frame.empty:
+                continue
             out[name] = frame.reset_index()[cols] if frame.index.name else frame[cols]
         return out
+
+
+def trust_groups(dataset: Dataset, grouping: str) -> pd.Series:
+    """Each trust's code in one grouping of trusts, indexed by trust code.
+
+    ``trust`` gives the trust's own code, ``ics`` its ``ics_code``, ``network`` its
+    ``network_code``, ``region`` its ``region_code`` and ``nation`` :data:`NATIONAL_UNIT`
+    for every trust.
+
+    Raises:
+        ValueError: If ``grouping`` is not one of ``planner.scenario.GROUPINGS``.
+        DataError: If the data have no such grouping (no trust gives a ``network_code``
+            or ``region_code`` and no name table names one), or a trust's code in it is
+            blank; each problem names the file, the trust's row, the column and the fix.
+    """
+    trusts = dataset.trusts
+    if grouping not in GROUPINGS:
+        raise ValueError(f"grouping must be one of {', '.join(GROUPINGS)}, got {grouping!r}")
+    if grouping == "trust":
+        return pd.Series(trusts.index, index=trusts.index, name=grouping)
+    if grouping == "nation":
+        return pd.Series(NATIONAL_UNIT, index=trusts.index, name=grouping, dtype="str")
+    column = f"{grouping}_code"
+    if grouping != "ics":
+        table = f"{grouping}s"
+        _, name_column, noun = NAME_TABLES[table]
+        codes = trusts[column] if column in trusts else pd.Series("", index=trusts.index)
+        blank = trusts.index[codes == ""]
+        if len(blank) == len(trusts) and getattr(dataset, table).empty:
+            raise DataError(
+                [
+                    Problem(
+                        "trusts.csv",
+                        None,
+                        column,
+                        f"the data give no {noun}s, so trusts cannot be grouped by {grouping}",
+                        f"give each trust a {column} in trusts.csv (and name them in "
+                        f"{table}.csv: {column}, {name_column}), or choose a route that does "
+                        f"not buy or hold money by {grouping}",
+                    )
+                ]
+            )
+        if len(blank):
+            raise DataError(
+                [
+                    Problem(
+                        "trusts.csv",
+                        int(dataset.trust_rows[code]) if code in dataset.trust_rows else None,
+                        column,
+                        f"trust {code} has no {noun} (blank {column}), so it has no buyer "
+                        f"under a route that buys or holds money by {grouping}",
+                        f"fill in its {column} with a code from {table}.csv, or choose a route "
+                        f"that does not buy or hold money by {grouping}",
+                    )
+                    for code in sorted(blank, key=lambda c: (dataset.trust_rows.get(c, 0), c))
+                ]
+            )
+        return codes.rename(grouping)
+    return trusts[column].rename(grouping)
 
 
 #: Where to get an empty template, said in a fix: on the command line, and in the app.
@@ -399,7 +506,59 @@ def _check_quintile_shares(trusts: pd.DataFrame, label: str, problems: list[Prob
             )
 
 
-def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: list[Problem]):
+def _check_name_tables(
+    t: dict[str, pd.DataFrame],
+    labels: dict[str, str],
+    trust_columns: set[str],
+    problems: list[Problem],
+):
+    """Check the optional name tables and the trust columns that refer to them.
+
+    Once a name table has rows, every code a trust gives must be in it, and trusts.csv must
+    have its column. Without names (no table, or a header only) codes stand alone and read
+    as themselves. Blank trust codes are allowed here: the route that needs a trust's
+    network or region refuses a blank one (:func:`trust_groups`).
+    """
+    trusts, trust_label = t["trusts"], labels["trusts"]
+    for table, (column, name_column, noun) in NAME_TABLES.items():
+        names = t.get(table)
+        label = labels[table]
+        if names is None or names.empty:
+            continue
+        _check_unique(table, names, [column], label, problems)
+        if column not in trust_columns:
+            problems.append(
+                Problem(
+                    trust_label,
+                    1,
+                    column,
+                    f"column is missing, but {label} names "
+                    f"{len(names)} {noun}{'s' if len(names) != 1 else ''}",
+                    f"add a {column} column giving each trust's {noun} (a code from "
+                    f"{label}), or remove {label}",
+                )
+            )
+        known = set(names[column])
+        values = trusts[column]
+        unknown = (values != "") & ~values.isin(known)
+        for row, code in zip(trusts.loc[unknown, "_row"], values[unknown], strict=True):
+            problems.append(
+                Problem(
+                    trust_label,
+                    int(row),
+                    column,
+                    f"{noun} code {code!r} is not in {label}",
+                    f"add it to {label} ({column}, {name_column}) or correct the code",
+                )
+            )
+
+
+def _cross_checks(
+    t: dict[str, pd.DataFrame],
+    labels: dict[str, str],
+    problems: list[Problem],
+    trust_columns: set[str] = frozenset(),
+):
     for name, col in [
         ("icss", ["ics_code"]),
         ("trusts", ["trust_code"]),
@@ -409,6 +568,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], labels: dict[str, str], problems: 
     ]:
         _check_unique(name, t[name], col, labels[name], problems)
     _check_quintile_shares(t["trusts"], labels["trusts"], problems)
+    _check_name_tables(t, labels, trust_columns, problems)
     products = t["products"]
     _check_refs(
         t["trusts"], "ics_code", set(t["icss"]["ics_code"]), labels["trusts"], "ICS", problems
@@ -629,27 +789,37 @@ def _finish(t: dict[str, pd.DataFrame], source: str) -> Dataset:
         price_tiers=tiers,
         deployments=dep,
         source=source,
+        **{
+            name: keyed(t[name], NAME_TABLES[name][0]) if name in t else _name_table(name)
+            for name in OPTIONAL_FILES
+        },
+        trust_rows=t["trusts"].set_index("trust_code")["_row"].astype("int64").rename("row"),
     )
 
 
 def parse_tables(raw: dict[str, list[list[str]]], labels: dict[str, str], source: str) -> Dataset:
     """Validate raw text tables (one list of rows per file, header first) into a Dataset.
 
+    The optional tables (``networks``, ``regions``) may be absent from ``raw``; a label not
+    given is the table's CSV file name.
+
     Raises:
         DataError: Listing every problem found, each with file, row and column.
     """
+    labels = {name: labels.get(name) or f"{name}.csv" for name in ALL_FILES}
     problems = ProblemLog()
     parsed: dict[str, pd.DataFrame] = {}
-    for name in FILES:
+    for name in ALL_FILES:
         if name in raw:
             frame = _parse_table(name, raw[name], labels[name], problems)
             if frame is not None:
                 parsed[name] = frame
     if problems:
         raise DataError(problems)
-    if len(parsed) != len(FILES):  # a sheet or file was missing; already reported
+    if any(name not in parsed for name in FILES):  # a sheet or file was missing; reported
         raise DataError(problems)
-    _cross_checks(parsed, labels, problems)
+    trust_columns = {h.strip() for h in raw["trusts"][0]}
+    _cross_checks(parsed, labels, problems, trust_columns)
     if problems:
         raise DataError(problems)
     return _finish(parsed, source)
@@ -660,8 +830,8 @@ def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
 
     Args:
         path: A folder holding ``icss.csv``, ``trusts.csv``, ``products.csv``,
-            ``price_tiers.csv`` and ``deployments.csv``, or a workbook with sheets of those
-            names.
+            ``price_tiers.csv`` and ``deployments.csv`` (and optionally ``networks.csv`` and
+            ``regions.csv``), or a workbook with sheets of those names.
         hint: Where the fix for a missing table says to find a template (the app says its
             Data page, the command line ``planner template``).
 
@@ -687,9 +857,11 @@ def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
         )
     if path.is_dir():
         raw = {}
-        labels = {name: f"{name}.csv" for name in FILES}
-        for name in FILES:
+        labels = {name: f"{name}.csv" for name in ALL_FILES}
+        for name in ALL_FILES:
             table = path / f"{name}.csv"
+            if name in OPTIONAL_FILES and not table.exists():
+                continue
             if not table.exists():
                 problems.append(
                     Problem(table.name, None, None, "file is missing", f"add {name}.csv ({hint})")
@@ -712,7 +884,7 @@ def load_dataset(path: str | Path, *, hint: str = TEMPLATE_HINT) -> Dataset:
                 ]
             )
         raw = read_workbook_file(path, problems, hint)
-        labels = {name: f"{path.name} sheet {name}" for name in FILES}
+        labels = {name: f"{path.name} sheet {name}" for name in ALL_FILES}
     if problems:
         raise DataError(problems)
     return parse_tables(raw, labels, str(path))
@@ -727,11 +899,11 @@ def write_template(out_dir: str | Path) -> list[Path]:
         FileExistsError: If any template file already exists (nothing is overwritten).
     """
     out = Path(out_dir)
-    targets = [out / f"{n}.csv" for n in FILES] + [out / "template.xlsx"]
+    targets = [out / f"{n}.csv" for n in ALL_FILES] + [out / "template.xlsx"]
     refuse_existing(targets, "choose an empty folder")
     out.mkdir(parents=True, exist_ok=True)
     sheets = {}
-    for n in FILES:
+    for n in ALL_FILES:
         cols = [c.column for c in columns(n)]
         write_text(out / f"{n}.csv", ",".join(cols) + "\n")
         sheets[n] = pd.DataFrame(columns=cols)
@@ -745,9 +917,10 @@ def write_template(out_dir: str | Path) -> list[Path]:
 def load_upload(name: str, content: bytes) -> Dataset:
     """Load a dataset uploaded as an ``.xlsx`` workbook or a ``.zip`` of the five CSV files.
 
-    The CSV files may sit at the top of the zip or in one folder inside it; other members
-    (for example ``__MACOSX``) are ignored. Nothing is written to disk, and nothing is read
-    beyond the limits in :mod:`planner.readers`.
+    The optional tables (``networks``, ``regions``) are read when present. The CSV files may
+    sit at the top of the zip or in one folder inside it; other members (for example
+    ``__MACOSX``) are ignored. Nothing is written to disk, and nothing is read beyond the
+    limits in :mod:`planner.readers`.
 
     Raises:
         DataError: If the upload is not a workbook or zip, is beyond a limit, or its tables
@@ -772,7 +945,7 @@ def load_upload(name: str, content: bytes) -> Dataset:
         raw = workbook_sheets(content, label, problems, UPLOAD_TEMPLATE_HINT)
         if problems:
             raise DataError(problems)
-        return parse_tables(raw, {n: f"{label} sheet {n}" for n in FILES}, label)
+        return parse_tables(raw, {n: f"{label} sheet {n}" for n in ALL_FILES}, label)
     if suffix != ".zip":
         raise DataError(
             [
@@ -789,8 +962,10 @@ def load_upload(name: str, content: bytes) -> Dataset:
     if problems:
         raise DataError(problems)
     raw = {}
-    for table in FILES:
+    for table in ALL_FILES:
         data = members.get(table)
+        if data is None and table in OPTIONAL_FILES:
+            continue
         if data is None:
             problems.append(
                 Problem(
@@ -807,7 +982,7 @@ def load_upload(name: str, content: bytes) -> Dataset:
             raw[table] = rows
     if problems:
         raise DataError(problems)
-    return parse_tables(raw, {n: f"{n}.csv" for n in FILES}, label)
+    return parse_tables(raw, {n: f"{n}.csv" for n in ALL_FILES}, label)
 
 
 def template_files() -> dict[str, bytes]:

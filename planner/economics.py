@@ -573,6 +573,7 @@ TABLE_COLUMNS = (
     "product",
     "ics",
     "unit",
+    "tier_unit",
     "use_case",
     "modality",
     "studies_per_year",
@@ -663,6 +664,7 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         "product": pcodes,
         "ics": trusts["ics_code"].to_numpy()[ti],
         "unit": setup.unit_of_trust.to_numpy()[ti],
+        "tier_unit": setup.tier_unit_of_trust.to_numpy()[ti],
         "use_case": use_case[pi],
         "modality": modality[pi],
         "studies_per_year": studies,
@@ -692,6 +694,7 @@ def build_options(dataset: Dataset, scenario: Scenario, model: str | None = None
         {
             "ics": trusts["ics_code"],
             "unit": setup.unit_of_trust,
+            "tier_unit": setup.tier_unit_of_trust,
             "population": trusts["population"].astype(float),
             "imd_score": trusts["imd_score"],
             "imd_quintile": quintile,

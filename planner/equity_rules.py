@@ -177,11 +177,13 @@ def adoption_targets(options: Options, least: int | None = None) -> pd.Series:
 
 
 def unit_groups(options: Options) -> list[list[str]]:
-    """Buying units that must be solved together (a rule spans them, or a maximin term).
+    """Buying units that must be solved together (a rule, a shared tier or a maximin term).
 
     Without a maximin term, units share a constraint only through a coverage rule over
-    trusts of several units (a Core20 floor over an ICS of locally buying trusts); every
-    other unit can be solved on its own.
+    trusts of several units (a Core20 floor over an ICS of locally buying trusts), or
+    through a purchase group that spans several of them (a national price tier called off
+    from trusts' or ICSs' own budgets: the tier the group reaches prices every unit's
+    purchase); every other unit can be solved on its own.
     """
     units = [str(u) for u in options.budgets.index]
     if options.scenario.maximin_weight_gbp > 0:
@@ -195,8 +197,13 @@ def unit_groups(options: Options) -> list[list[str]]:
         return u
 
     unit_of = options.trusts["unit"]
-    for rule in coverage_rules(options):
-        linked = sorted({str(unit_of[t]) for t in rule.coefs})
+    linked_sets = [{str(unit_of[t]) for t in rule.coefs} for rule in coverage_rules(options)]
+    holders: dict = {}
+    for u, g in zip(unit_of.tolist(), options.trusts["tier_unit"].tolist(), strict=True):
+        holders.setdefault(g, set()).add(str(u))
+    linked_sets += holders.values()
+    for linked_set in linked_sets:
+        linked = sorted(linked_set)
         for u in linked[1:]:
             parent[root(u)] = root(linked[0])
     groups: dict = {}

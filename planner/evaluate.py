@@ -146,7 +146,7 @@ class PlanScore:
     Attributes:
         rows: Positions of the adopted options in the options table.
         tier, price_per_study_gbp, per_study_cost_gbp, cost_gbp_by_option: Per adopted
-            option: the tier its buying unit's pooled volume reaches, the price per study
+            option: the tier its purchase group's pooled volume reaches, the price per study
             there, its per-study cost and its cost (fixed plus per-study).
         trust_adoptions, trust_adoption_cost_gbp, trust_benefit_gbp,
             trust_weighted_benefit_gbp, trust_studies: Per trust, over its adoptions.
@@ -190,8 +190,9 @@ class PlanScorer:
         self.studies = t["studies_per_year"].to_numpy(float)
         self.study_factor = t["study_factor"].to_numpy()
         self.needs_platform = t["needs_platform"].to_numpy(dtype=bool)
-        # each option's purchase (buying unit, product), numbered in sorted order
-        unit_names, unit_rank = _ranks(t["unit"].to_numpy(dtype=object))
+        # each option's purchase (purchase group, product), numbered in sorted order: the
+        # group's pooled studies reach the tier that prices every unit's share of it
+        unit_names, unit_rank = _ranks(t["tier_unit"].to_numpy(dtype=object))
         product_names, product_rank = _ranks(t["product"].to_numpy(dtype=object))
         n_products = max(len(product_names), 1)
         keys, self.purchase = _ranks(unit_rank * n_products + product_rank)
@@ -296,7 +297,7 @@ def evaluate(options: Options, adoptions, *, check_rules: bool = True) -> Evalua
             violations.append(f"{pc} at {tc} is {reason}")
     score = PlanScorer(options).score(mask)
     chosen = table[mask].copy()
-    # per-study price at the tier each buying unit's pooled volume reaches
+    # per-study price at the tier each purchase group's pooled volume reaches
     chosen["tier"] = score.tier.tolist()
     chosen["price_per_study_gbp"] = score.price_per_study_gbp
     chosen["per_study_cost_gbp"] = score.per_study_cost_gbp

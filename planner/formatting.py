@@ -9,8 +9,24 @@ from __future__ import annotations
 
 import math
 
-#: What each procurement model is called in tables, charts and sentences.
-MODEL_NAMES = {"local": "Local (each trust)", "ics": "ICS pooled", "central": "Central (NHSE)"}
+#: What each procurement route is called in tables, charts and sentences.
+MODEL_NAMES = {
+    "local": "Local (each trust)",
+    "ics": "ICS pooled",
+    "network": "Imaging network",
+    "framework": "Framework call-off",
+    "central": "Central (NHSE)",
+    "central_pot": "Central, one national pot",
+}
+#: The same, short enough for a choice among the routes.
+MODEL_SHORT_NAMES = {
+    "local": "Local",
+    "ics": "ICS pooled",
+    "network": "Network",
+    "framework": "Framework",
+    "central": "Central",
+    "central_pot": "Central pot",
+}
 
 #: Plain-English names of the catalogue's use cases (a code not listed reads with spaces).
 USE_CASE_NAMES = {
@@ -120,7 +136,7 @@ def status_text(status: str, gap: float | None = None) -> str:
 
 
 class Names:
-    """Names of trusts, products and ICSs by code, for sentences.
+    """Names of trusts, products, ICSs, imaging networks and NHS regions by code, for sentences.
 
     ``trust(code)`` gives the name alone; ``trust_label(code)`` the name with the code in
     brackets, for messages a reader may act on in a file. A code without a name reads as is.
@@ -132,11 +148,15 @@ class Names:
         products: dict | None = None,
         icss: dict | None = None,
         units: dict | None = None,
+        networks: dict | None = None,
+        regions: dict | None = None,
     ):
         self.trusts = dict(trusts or {})
         self.products = dict(products or {})
         self.icss = dict(icss or {})
-        self.units = dict(units or {})  # buying units that are neither a trust nor an ICS
+        self.units = dict(units or {})  # buying units named by no table (a national buyer)
+        self.networks = dict(networks or {})
+        self.regions = dict(regions or {})
 
     def trust(self, code: str) -> str:
         """The trust's name."""
@@ -149,6 +169,14 @@ class Names:
     def ics(self, code: str) -> str:
         """The ICS's name."""
         return str(self.icss.get(code, code))
+
+    def network(self, code: str) -> str:
+        """The imaging network's name."""
+        return str(self.networks.get(code, code))
+
+    def region(self, code: str) -> str:
+        """The NHS region's name."""
+        return str(self.regions.get(code, code))
 
     @staticmethod
     def _label(name: str, code: str) -> str:
@@ -166,9 +194,21 @@ class Names:
         """``Name (CODE)`` of an ICS."""
         return self._label(self.ics(code), code)
 
+    def network_label(self, code: str) -> str:
+        """``Name (CODE)`` of an imaging network."""
+        return self._label(self.network(code), code)
+
+    def region_label(self, code: str) -> str:
+        """``Name (CODE)`` of an NHS region."""
+        return self._label(self.region(code), code)
+
     def unit(self, code: str) -> str:
-        """The name of a buying unit: a trust, an ICS or a national buyer."""
-        for names in (self.units, self.trusts, self.icss):
+        """The name of a buying unit: a trust, an ICS, a network, a region or a national buyer.
+
+        A code is looked up in that order (after the named units), so a dataset whose codes
+        are unique across its tables reads each unit by its own name.
+        """
+        for names in (self.units, self.trusts, self.icss, self.networks, self.regions):
             if code in names:
                 return str(names[code])
         return str(code)

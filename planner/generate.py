@@ -1,13 +1,15 @@
 """Seeded generator of synthetic planner datasets of any size, with fictional names.
 
-The generator builds the five tables of a dataset folder (``icss``, ``trusts``, ``products``,
-``price_tiers``, ``deployments``) with exactly the columns of the data dictionary
-(``planner/schema/dictionary.csv``), in the dictionary's order, holding values as they are
-written to CSV (booleans as ``yes``/``no``, blanks as empty text). The same arguments always
+The generator builds the seven tables of a dataset folder (``icss``, ``trusts``,
+``products``, ``price_tiers``, ``deployments``, ``networks``, ``regions``) with exactly the
+columns of the data dictionary (``planner/schema/dictionary.csv``), in the dictionary's
+order, holding values as they are written to CSV (booleans as ``yes``/``no``, blanks as
+empty text). The same arguments always
 give byte-identical CSV files: all randomness comes from ``numpy.random.default_rng`` seeded
 from one :class:`numpy.random.SeedSequence`, with a separate child stream for each part (ICSs,
-trusts, products, deployments), so changing the number of trusts does not reshuffle the
-products and vice versa.
+trusts, products, deployments, imaging networks), so changing the number of trusts does not
+reshuffle the products and vice versa, and the networks (added later) left every other
+column as it was.
 
 Model and assumptions (ranges and their public sources are listed in ``data/README.md``):
 
@@ -46,6 +48,17 @@ Model and assumptions (ranges and their public sources are listed in ``data/READ
   and a national buyer over about 100 trusts or more the deepest tier. Per-trust volumes do
   not depend on the dataset size, so the thresholds stay sensible for any size; a national
   buyer over a small synthetic country may simply not reach the deepest tier.
+- **Imaging networks and regions.** Each trust's ``region_code`` is the NHS England code
+  of its ICS's region (:data:`REGION_CODES`); ``regions`` lists the regions used. Imaging
+  networks lie within one region, as England's do, and hold about
+  :data:`TRUSTS_PER_NETWORK` trusts (about 20 networks for 120 trusts; England has 22):
+  each region with trusts gets at least one, the rest go to the regions with most trusts
+  per network (D'Hondt). Within a region the ICSs are put in a seeded order, their trusts
+  listed ICS by ICS, and the list cut into consecutive networks of seeded, roughly equal
+  sizes, so a network often takes whole ICSs plus part of a neighbouring one: networks
+  cross ICS borders and some ICSs are split between two networks. Names are fictional
+  places not used by any ICS or trust ("Tarnley Imaging Network"). This part draws only
+  from its own random stream.
 - **Deployments.** About one trust in eight already uses one product, drawn with probability
   proportional to budget headroom per head (well-funded trusts bought first); a product that
   needs the platform is only placed at a trust that has one, and products with prerequisites
@@ -66,10 +79,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.schema import ALL_FILES
 from planner.sheets import check_targets, write_bytes
 
 #: Table names in the order they are written; each is written as ``<name>.csv``.
-TABLES = ("icss", "trusts", "products", "price_tiers", "deployments")
+TABLES = ALL_FILES
 
 #: Number of real ICSs in each NHS England region (42 in all); used as proportions.
 REGION_WEIGHTS = {
@@ -81,6 +95,26 @@ REGION_WEIGHTS = {
     "South East": 6,
     "South West": 7,
 }
+
+#: NHS England's region codes (the ``Y`` codes of its published organisation data).
+REGION_CODES = {
+    "London": "Y56",
+    "South West": "Y58",
+    "South East": "Y59",
+    "Midlands": "Y60",
+    "East of England": "Y61",
+    "North West": "Y62",
+    "North East and Yorkshire": "Y63",
+}
+#: Trusts per imaging network, on average: England's 22 networks over its 124 to 137
+#: acute and specialist trusts (derived).
+TRUSTS_PER_NETWORK = 6
+#: How the imaging networks are named ({a} and {b} are fictional places), with weights.
+_NETWORK_FORMS = (
+    ("{a} Imaging Network", 0.5),
+    ("{a} and {b} Imaging Network", 0.3),
+    ("{a} Imaging Collaborative", 0.2),
+)
 
 MAX_TRUSTS_PER_ICS = 8
 #: Each ICS serves 0.5m to 3m people (King's Fund).
@@ -240,8 +274,9 @@ def generate_tables(
 
     Returns:
         A dict keyed by table name (``icss``, ``trusts``, ``products``, ``price_tiers``,
-        ``deployments``) of DataFrames with exactly the data dictionary's columns in order,
-        holding values as written to CSV (booleans as ``yes``/``no``, blanks as ``""``).
+        ``deployments``, ``networks``, ``regions``) of DataFrames with exactly the data
+        dictionary's columns in order, holding values as written to CSV (booleans as
+        ``yes``/``no``, blanks as ``""``).
 
     Raises:
         ValueError: If the sizes are impossible (for example fewer trusts than ICSs).
@@ -258,14 +293,17 @@ def generate_tables(
     if n_products is not None and int(n_products) < 1:
         raise ValueError(f"n_products must be at least 1 or None, got {n_products}")
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+    sequence = np.random.SeedSequence(seed)
+    streams = [np.random.default_rng(s) for s in sequence.spawn(4)]
     rng_ics, rng_trusts, rng_products, rng_deployments = streams
+    rng_networks = np.random.default_rng(sequence.spawn(1)[0])  # the fifth child, added later
 
     places = _place_names(rng_ics, n_trusts + 2 * n_ics)
     icss, ics_core20, trusts_per_ics = _make_icss(rng_ics, n_ics, n_trusts, places)
     trusts = _make_trusts(rng_trusts, icss, ics_core20, trusts_per_ics, places)
     products, price_tiers = _make_products(rng_products, n_products)
     deployments = _make_deployments(rng_deployments, trusts, products)
+    networks, regions = _add_networks_and_regions(rng_networks, icss, trusts, places)
 
     tables = {
         "icss": icss,
@@ -273,6 +311,8 @@ def generate_tables(
         "products": products,
         "price_tiers": price_tiers,
         "deployments": deployments,
+        "networks": networks,
+        "regions": regions,
     }
     columns = dictionary_columns()
     return {name: tables[name][columns[name]].reset_index(drop=True) for name in TABLES}
@@ -289,7 +329,7 @@ def write_tables(
     ``overwrite``). Each file is written atomically (:func:`planner.sheets.atomic_write`).
 
     Args:
-        tables: Tables keyed by name, as returned by :func:`generate_tables`; all five names
+        tables: Tables keyed by name, as returned by :func:`generate_tables`; all seven names
             must be present, each with exactly the data dictionary's columns in order.
         out_dir: Folder to write into; created if missing.
         overwrite: Replace existing files instead of refusing.
@@ -542,6 +582,75 @@ def _make_trusts(
             "local_budget_gbp": local_budget.astype(float),
         }
     )
+
+
+def _networks_per_region(trusts_per_region: dict[str, int], n_networks: int) -> dict[str, int]:
+    """Share ``n_networks`` over the regions: one each, the rest by D'Hondt on trust counts."""
+    counts = dict.fromkeys(trusts_per_region, 1)
+    for _ in range(n_networks - len(counts)):
+        open_ = [r for r in counts if counts[r] < trusts_per_region[r]]
+        if not open_:
+            break
+        best = max(open_, key=lambda r: (trusts_per_region[r] / (counts[r] + 1), r))
+        counts[best] += 1
+    return counts
+
+
+def _chunk_sizes(rng: np.random.Generator, n: int, k: int) -> list[int]:
+    """Split ``n`` items into ``k`` seeded, roughly equal sizes, each at least 1."""
+    weights = rng.uniform(0.75, 1.25, k)
+    quotas = 1 + (n - k) * weights / weights.sum()
+    sizes = np.floor(quotas).astype(int)
+    for i in np.argsort(-(quotas - sizes), kind="stable")[: n - int(sizes.sum())]:
+        sizes[i] += 1
+    return [int(s) for s in sizes]
+
+
+def _add_networks_and_regions(
+    rng: np.random.Generator, icss: pd.DataFrame, trusts: pd.DataFrame, places: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Give each trust a network and a region (columns added to ``trusts`` in place).
+
+    Returns the ``networks`` and ``regions`` tables. See the module docstring for the model.
+    """
+    region_of_ics = dict(zip(icss["ics_code"], icss["region"], strict=True))
+    trusts["region_code"] = [REGION_CODES[region_of_ics[c]] for c in trusts["ics_code"]]
+    used = sorted(set(trusts["region_code"]))
+    by_code = {code: name for name, code in REGION_CODES.items()}
+    regions = pd.DataFrame({"region_code": used, "region_name": [by_code[c] for c in used]})
+
+    region_trusts = trusts.groupby("region_code", sort=True).size()
+    n_networks = max(len(used), round(len(trusts) / TRUSTS_PER_NETWORK))
+    per_region = _networks_per_region(region_trusts.to_dict(), n_networks)
+    members: list[list[int]] = []  # trust positions of each network, in creation order
+    for region in used:
+        ics_in_region = [c for c in icss["ics_code"] if REGION_CODES[region_of_ics[c]] == region]
+        order = [ics_in_region[i] for i in rng.permutation(len(ics_in_region))]
+        listed = [i for code in order for i in np.flatnonzero(trusts["ics_code"] == code)]
+        start = 0
+        for size in _chunk_sizes(rng, len(listed), per_region[region]):
+            members.append(listed[start : start + size])
+            start += size
+
+    n = len(members)
+    # "NAN" is skipped: spreadsheets and pandas read it as a missing number.
+    codes = sorted(c for c in _letter_codes(rng, "N", n + 1) if c != "NAN")[:n]
+    fresh = iter(_unused_places(rng, set(places), 2 * n))
+    forms, weights = zip(*_NETWORK_FORMS, strict=True)
+    picks = rng.choice(len(forms), size=n, p=np.array(weights) / sum(weights))
+    names = [forms[k].format(a=next(fresh), b=next(fresh)) for k in picks]
+    network_of = np.empty(len(trusts), dtype=object)
+    for code, positions in zip(codes, members, strict=True):
+        network_of[positions] = code
+    trusts["network_code"] = network_of.astype(str)
+    networks = pd.DataFrame({"network_code": codes, "network_name": names})
+    return networks, regions
+
+
+def _unused_places(rng: np.random.Generator, taken: set[str], n: int) -> list[str]:
+    """Draw ``n`` fictional place names that none of ``taken`` uses."""
+    drawn = _place_names(rng, len(taken) + n)
+    return [name for name in drawn if name not in taken][:n]
 
 
 # --------------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ def greedy_plan(options: Options) -> np.ndarray:
     trust = t["trust"].to_numpy()
     product = t["product"].to_numpy()
     unit = t["unit"].to_numpy()
+    tier_unit = t["tier_unit"].to_numpy()
+    held: dict = {}  # per purchase (group, product): studies bought by each buying unit
     use_case = t["use_case"].to_numpy()
     studies = t["studies_per_year"].to_numpy()
     factor = t["study_factor"].to_numpy()
@@ -58,21 +60,35 @@ def greedy_plan(options: Options) -> np.ndarray:
     pre = t["prerequisite"].to_numpy()
     value = t["weighted_benefit_gbp"].to_numpy()
 
-    def study_cost(u, p, v, f):
-        return tier_price(options, p, v)[1] * v * f if v > 0 else 0.0
+    def price(p, v):
+        return tier_price(options, p, v)[1] if v > 0 else 0.0
 
     def delta(i):
-        key = (unit[i], product[i])
+        """What taking option i adds to its buying unit's spend.
+
+        The tier its purchase group's pooled volume reaches prices the unit's own studies of
+        the purchase (the group may span several units: a national tier called off locally).
+        """
+        key = (tier_unit[i], product[i])
         v = volume.get(key, 0.0)
-        d = fixed[i] + study_cost(*key, v + studies[i], factor[i]) - study_cost(*key, v, factor[i])
+        own = held.get(key, {}).get(unit[i], 0.0)
+        p, s, f = product[i], studies[i], factor[i]
+        d = fixed[i] + price(p, v + s) * (own + s) * f - price(p, v) * own * f
         if needs[i] and trust[i] not in platform:
             d += platform_gbp[trust[i]]
         return d
 
     def take(i):
+        key = (tier_unit[i], product[i])
+        v = volume.get(key, 0.0)
+        shares = held.setdefault(key, {})
+        step = price(product[i], v + studies[i]) - price(product[i], v)
+        for other, own in shares.items():  # a new tier reprices the other units' studies
+            if other != unit[i]:
+                unit_cost[other] += step * own * factor[i]
         unit_cost[unit[i]] += delta(i)
-        key = (unit[i], product[i])
-        volume[key] = volume.get(key, 0.0) + studies[i]
+        volume[key] = v + studies[i]
+        shares[unit[i]] = shares.get(unit[i], 0.0) + studies[i]
         count[trust[i]] += 1
         use_cases.add((trust[i], use_case[i]))
         have.add((trust[i], product[i]))

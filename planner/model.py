@@ -68,15 +68,25 @@ class Model:
             out of a row).
         """
         columns, _, purchases, built_nonzero = self._pricing()
+        if built_nonzero is False:  # a shared tier by per-holder volumes: rebuilt instead
+            return None
         studies = self.options.table["studies_per_year"].to_numpy(float)
         arrays = self.options.tier_arrays()
         per_study = np.zeros(len(self.x))
         tiered = []
-        for (_, product), rows, factor, by_tiers in purchases:
+        for (_, product), rows, factor, by_tiers, discounts in purchases:
             got = study_costs(studies[rows], arrays[product][1], figures.prices[product], factor)
             if got.one_price == by_tiers:
                 return None
-            if by_tiers:
+            if discounts is not None:  # a tier shared by several holders (define_shared_tiers)
+                costs = got.coefficients
+                steps = costs[:-1] - costs[1:]
+                if (steps < 0).any():
+                    return None
+                per_study[rows] = costs[0] * studies[rows]
+                s = studies[[i for i, _ in discounts]]
+                tiered.append(-steps[[k - 1 for _, k in discounts]] * s)
+            elif by_tiers:
                 tiered.append(got.coefficients)
             else:
                 per_study[rows] = got.coefficients
@@ -97,16 +107,33 @@ class Model:
             table = TableRows(options)
             columns = list(self.x)
             budget_rows = [rows.get(unit) for unit in table.unit]
-            purchases = []
+            purchases, shared = [], False
             for key, members in table.by_unit_product.items():
+                holders = {table.unit[i] for i in members}
                 members = np.asarray(members)
                 by_tiers = key in self.tier_vars
-                purchases.append((key, members, float(factors[members[0]]), by_tiers))
+                factor = float(factors[members[0]])
+                if by_tiers and len(holders) > 1:
+                    # a tier shared by several money holders (see define_shared_tiers): its
+                    # discount columns u[i,k], each in its option's holder's budget
+                    discounts = list(self.tier_vars[key][1])
+                    purchases.append((key, members, factor, by_tiers, discounts))
+                    columns += list(self.tier_vars[key][1].values())
+                    if discounts and isinstance(discounts[0][0], str):  # per-holder volumes
+                        budget_rows += [None] * len(discounts)
+                        shared = True
+                    else:
+                        budget_rows += [rows.get(table.unit[i]) for i, _ in discounts]
+                    continue
+                purchases.append((key, members, factor, by_tiers, None))
                 if by_tiers:
                     volumes = self.tier_vars[key][1]
                     columns += [volumes[k] for k in sorted(volumes)]
-                    budget_rows += [rows.get(key[0])] * len(volumes)
+                    budget_rows += [rows.get(holders.pop())] * len(volumes)
             self._layout = (columns, budget_rows, purchases, None)
+            if shared:
+                self._layout = (columns, budget_rows, purchases, False)
+                return self._layout
             own = self.priced(options.figures())
             nonzero = None if own is None else own[1] != 0
             self._layout = (columns, budget_rows, purchases, nonzero)
@@ -156,6 +183,7 @@ class TableRows:
         self.trust: list[str] = t["trust"].tolist()
         self.product: list[str] = t["product"].tolist()
         self.unit: list[str] = t["unit"].tolist()
+        self.tier_unit: list[str] = t["tier_unit"].tolist()
         self.studies: np.ndarray = t["studies_per_year"].to_numpy()
 
     @cached_property
@@ -170,8 +198,11 @@ class TableRows:
 
     @cached_property
     def by_unit_product(self) -> dict[tuple[str, str], list[int]]:
-        """Rows of each (buying unit, product)."""
-        return _grouped(zip(self.unit, self.product, strict=True))
+        """Rows of each purchase (purchase group, product): studies that reach a tier together.
+
+        The group is the buying unit unless the route buys by another grouping.
+        """
+        return _grouped(zip(self.tier_unit, self.product, strict=True))
 
 
 def table_rows(options: Options, rows: TableRows | None = None) -> TableRows:
@@ -432,15 +463,18 @@ def add_tier_batch(prob, key: str, xs: list, studies, mins, prices, factor: floa
 
 
 def define_tiers(prob, options: Options, x, table: TableRows | None = None) -> tuple[dict, dict]:
-    """All-units volume discount per buying unit u and product p, linearised with tier binaries.
+    """All-units volume discount per purchase (group g, product p), with tier binaries.
 
-    With V[u,p] = sum_t s[t,p] x[t,p] the pooled studies a year:
-    ``sum_k w[u,p,k] = V[u,p]``, ``min_k z[u,p,k] <= w[u,p,k] <= next_k z[u,p,k]``,
-    ``sum_k z[u,p,k] <= 1``; the per-study cost is ``f_p sum_k price_k w[u,p,k]`` (f_p: the
-    present-value factor of a study a year from go-live). Products with one price are linear.
+    With V[g,p] = sum_t s[t,p] x[t,p] the pooled studies a year of the trusts of purchase
+    group g: ``sum_k w[g,p,k] = V[g,p]``, ``min_k z[g,p,k] <= w[g,p,k] <= next_k z[g,p,k]``,
+    ``sum_k z[g,p,k] <= 1``; the per-study cost is ``f_p sum_k price_k w[g,p,k]`` (f_p: the
+    present-value factor of a study a year from go-live), charged to the buying unit. Where
+    the group's trusts hold money in several buying units, see :func:`define_shared_tiers`.
+    Products with one price are linear.
 
     Returns:
-        Per (unit, product): the per-study cost expression pairs, and the tier variables.
+        Per buying unit, the per-study cost expression pairs; per purchase, the tier
+        variables.
     """
     table = table_rows(options, table)
     arrays = options.tier_arrays()
@@ -448,21 +482,150 @@ def define_tiers(prob, options: Options, x, table: TableRows | None = None) -> t
     tier_vars: dict = {}
     all_factors = options.table["study_factor"].to_numpy()
     all_studies = table.studies
-    for (unit, pc), rows in table.by_unit_product.items():
+    units = table.unit
+    for (group, pc), rows in table.by_unit_product.items():
         _, mins, prices = arrays[pc]
-        pairs, tier = add_tier_batch(
-            prob,
-            f"{unit},{pc}",
-            [x[i] for i in rows],
-            all_studies[rows],
-            mins,
-            prices,
-            float(all_factors[rows[0]]),
-        )
-        cost_pairs[unit] += pairs
+        holders = _grouped(units[i] for i in rows)
+        factor = float(all_factors[rows[0]])
+        if len(holders) > 1:
+            by_holder = {u: [rows[j] for j in js] for u, js in holders.items()}
+            tier = define_shared_tiers(
+                prob, f"{group},{pc}", x, by_holder, all_studies, mins, prices, factor, cost_pairs
+            )
+        else:
+            pairs, tier = add_tier_batch(
+                prob, f"{group},{pc}", [x[i] for i in rows], all_studies[rows], mins, prices, factor
+            )
+            cost_pairs[units[rows[0]]] += pairs
         if tier is not None:
-            tier_vars[(unit, pc)] = tier
+            tier_vars[(group, pc)] = tier
     return cost_pairs, tier_vars
+
+
+def define_shared_tiers(
+    prob, key: str, x, by_holder: dict, studies, mins, prices, factor: float, cost_pairs: dict
+):
+    """One all-units purchase whose tier is shared by several money holders (call-off).
+
+    The trusts of purchase group g reach a tier together, but each buying unit (money
+    holder) b pays for its own studies from its own budget, at the price of the tier the
+    group's pooled studies ``V = sum_i s[i] x[i]`` reach. With prices that fall tier by tier
+    (``d_k = price_{k-1} - price_k >= 0``) the price is ``price_0 - sum_{k>=1} d_k z[k]``,
+    ``z[k]`` binary "tier k reached":
+
+    - ``V >= min_k z[k]`` (a tier's discount only once its volume is reached);
+    - per option i and tier k >= 1, ``u[i,k] <= x[i]`` and ``u[i,k] <= z[k]``, ``u >= 0``:
+      ``u[i,k] = x[i] z[k]``, the option bought with tier k's discount;
+
+    and holder b pays ``f sum_{i in b} s[i] (price_0 x[i] - sum_k d_k u[i,k])``. The
+    objective takes every discount it may (``d_k >= 0``), so each holder pays the price of
+    the highest tier reached, as one buyer of the whole group would: exact for all-units
+    prices. (Per-holder volumes per tier, as :func:`add_tier_batch` has for one holder, are
+    exact too, but their LP relaxation prices studies at a tier chosen a small fraction;
+    HiGHS did not close the gap of England's framework route in a minute with them.) Where a
+    price rises from one tier to the next, that formulation is used instead
+    (:func:`_shared_tier_volumes`). With one reachable price it is linear (``price_0 s[i] f``
+    on each ``x[i]``).
+
+    Appends each holder's cost pairs to ``cost_pairs[b]``; returns the tier variables
+    ``(z, u)`` or None.
+    """
+    rows = [i for members in by_holder.values() for i in members]
+    potential, reach, one_price, costs = study_costs(studies[rows], mins, prices, factor)
+    if one_price:
+        coefficient = dict(zip(rows, costs.tolist(), strict=True))
+        for b, members in by_holder.items():
+            cost_pairs[b] += [(x[i], coefficient[i]) for i in members]
+        return None
+    steps = [float(costs[k - 1] - costs[k]) for k in range(1, reach)]
+    if min(steps) < 0:
+        return _shared_tier_volumes(
+            prob, key, x, by_holder, studies, mins, costs, potential, cost_pairs
+        )
+    ks = list(range(1, reach))
+    z = prob.add_variable_dict(f"tier[{key}]", ks, cat="Binary")
+    volume = [(x[i], float(studies[i])) for i in rows]
+    for k in ks:
+        add_row(
+            prob,
+            affine([*volume, (z[k], -float(mins[k]))]),
+            pulp.LpConstraintGE,
+            0,
+            f"tier_min[{key},{k + 1}]",
+        )
+    u = {}
+    for b, members in by_holder.items():
+        for i in members:
+            s_i = float(studies[i])
+            cost_pairs[b].append((x[i], float(costs[0]) * s_i))
+            at = prob.add_variable_dict(f"discount[{key},{i}]", ks, lowBound=0)
+            for k in ks:
+                u[(i, k)] = at[k]
+                cost_pairs[b].append((at[k], -steps[k - 1] * s_i))
+                add_row(
+                    prob,
+                    affine([(at[k], 1), (x[i], -1)]),
+                    pulp.LpConstraintLE,
+                    0,
+                    f"discount_bought[{key},{i},{k + 1}]",
+                )
+                add_row(
+                    prob,
+                    affine([(at[k], 1), (z[k], -1)]),
+                    pulp.LpConstraintLE,
+                    0,
+                    f"discount_reached[{key},{i},{k + 1}]",
+                )
+    return z, u
+
+
+def _shared_tier_volumes(prob, key, x, by_holder, studies, mins, costs, potential, cost_pairs):
+    """:func:`define_shared_tiers` with per-holder volumes, for prices that rise with a tier.
+
+    Per holder b and tier k, ``w[b,k] >= 0`` its studies bought at tier k:
+    ``sum_k w[b,k] = sum_{i in b} s[i] x[i]``, ``sum_k z[k] <= 1``, ``min_k z[k] <=
+    sum_b w[b,k] <= next_k z[k]`` and ``w[b,k] <= S_b z[k]`` (S_b: the holder's studies
+    were it to buy every option); holder b pays ``f sum_k price_k w[b,k]``.
+    """
+    reach = len(costs)
+    ks = list(range(reach))
+    z = prob.add_variable_dict(f"tier[{key}]", ks, cat="Binary")
+    w = {}
+    for n, (b, members) in enumerate(by_holder.items()):
+        own = prob.add_variable_dict(f"volume[{key},{n}]", ks, lowBound=0)
+        link = [(own[k], 1) for k in ks] + [(x[i], -float(studies[i])) for i in members]
+        add_row(prob, affine(link), pulp.LpConstraintEQ, 0, f"tier_volume[{key},{b}]")
+        most = float(sum(studies[i] for i in members))
+        for k in ks:
+            w[(b, k)] = own[k]
+            cost_pairs[b].append((own[k], float(costs[k])))
+            add_row(
+                prob,
+                affine([(own[k], 1), (z[k], -most)]),
+                pulp.LpConstraintLE,
+                0,
+                f"tier_share[{key},{b},{k + 1}]",
+            )
+    add_row(prob, affine((z[k], 1) for k in ks), pulp.LpConstraintLE, 1, f"tier_choice[{key}]")
+    for k in ks:
+        pooled = [(w[(b, k)], 1) for b in by_holder]
+        upper = float(mins[k + 1]) if k + 1 < reach else potential
+        if mins[k] > 0:
+            add_row(
+                prob,
+                affine([*pooled, (z[k], -float(mins[k]))]),
+                pulp.LpConstraintGE,
+                0,
+                f"tier_min[{key},{k + 1}]",
+            )
+        add_row(
+            prob,
+            affine([*pooled, (z[k], -upper)]),
+            pulp.LpConstraintLE,
+            0,
+            f"tier_max[{key},{k + 1}]",
+        )
+    return z, w
 
 
 def define_budget(

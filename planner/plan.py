@@ -26,7 +26,7 @@ from planner.errors import InfeasibleError, PlannerError, SolverError
 from planner.evaluate import Evaluation, evaluate
 from planner.formatting import pair_list
 from planner.greedy import greedy_plan
-from planner.scenario import Scenario
+from planner.scenario import COMPARED, Scenario
 from planner.solve import solve_options
 
 
@@ -551,7 +551,7 @@ def solve(
 def compare(
     dataset: Dataset,
     scenario: Scenario,
-    models=("local", "ics", "central"),
+    models=COMPARED,
     *,
     keep_going: bool = False,
     **kwargs,

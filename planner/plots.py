@@ -24,7 +24,14 @@ from planner.procurement import unit_names
 #: Okabe-Ito colours, one per IMD quintile (1 least deprived ... 5 most deprived).
 QUINTILE_COLOURS = {1: "#0072B2", 2: "#56B4E9", 3: "#009E73", 4: "#E69F00", 5: "#D55E00"}
 #: Okabe-Ito colours, one per procurement model.
-MODEL_COLOURS = {"local": "#E69F00", "ics": "#0072B2", "central": "#009E73"}
+MODEL_COLOURS = {
+    "local": "#E69F00",
+    "ics": "#0072B2",
+    "network": "#CC79A7",
+    "framework": "#56B4E9",
+    "central": "#009E73",
+    "central_pot": "#D55E00",
+}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10}, "font": {"size": 13}}
 #: Width of a character of a tick label or legend entry as the app draws them (12 px Source
 #: Sans in Streamlit's theme), in pixels, by kind: narrow, wide, capitals and digits, others.
@@ -312,7 +319,7 @@ def time_to_benefit(plans: list[Plan], horizon_years: int) -> go.Figure:
 def going_alone(table: pd.DataFrame) -> go.Figure:
     """The price of going it alone: benefit lost by local buying against the other models."""
     base = table.set_index("model")
-    others = [m for m in ("ics", "central") if m in base.index]
+    others = [m for m in base.index if m != "local"]
     lost = [float(base.at[m, "benefit_gbp"] - base.at["local", "benefit_gbp"]) for m in others]
     fig = go.Figure(
         go.Bar(

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from planner.errors import Problem
-from planner.schema import FILES
+from planner.schema import ALL_FILES, FILES, OPTIONAL_FILES
 
 #: Largest upload or workbook file accepted, compressed (a national dataset is under 1 MB).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -46,6 +46,8 @@ MAX_ROWS = {
     "products": 2_000,
     "price_tiers": 20_000,
     "deployments": 100_000,
+    "networks": 1_000,
+    "regions": 1_000,
 }
 #: Most columns a table may have, counting blank ones up to the last filled cell.
 MAX_COLUMNS = 100
@@ -305,7 +307,7 @@ def zip_tables(content: bytes, label: str, problems: list[Problem]) -> dict[str,
             if info.is_dir() or "__MACOSX" in parts or len(parts) > 2:
                 continue
             stem = Path(info.filename).name
-            if not (stem.endswith(".csv") and stem[:-4] in FILES):
+            if not (stem.endswith(".csv") and stem[:-4] in ALL_FILES):
                 continue
             name = stem[:-4]
             if name in found:
@@ -352,6 +354,8 @@ def workbook_sheets(
 ) -> dict[str, list[list[str]]]:
     """Read the five sheets of an ``.xlsx`` workbook held in memory, within the limits.
 
+    The optional sheets (``networks``, ``regions``) are read when the workbook has them.
+
     The workbook's zip is checked like any upload first. Sheets are read in openpyxl's
     read-only (streaming) mode; a sheet that declares a size beyond the limits is refused
     before any row is read, and rows are never padded beyond :data:`MAX_COLUMNS`.
@@ -388,7 +392,7 @@ def workbook_sheets(
         return {}
     sheets: dict[str, list[list[str]]] = {}
     try:
-        for name in FILES:
+        for name in FILES + tuple(n for n in OPTIONAL_FILES if n in book.sheetnames):
             where = f"{label} sheet {name}"
             if name not in book.sheetnames:
                 problems.append(

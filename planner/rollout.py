@@ -48,6 +48,7 @@ from planner.model import (
     define_capacity,
     define_coverage_rules,
     define_min_adoptions,
+    define_shared_tiers,
     define_use_case,
     lock_rows,
     platform_rows,
@@ -309,8 +310,10 @@ def define_yearly_costs(prob, options: Options, f: YearFactors, start, plat) -> 
 
     ``cost[u,y] = sum_i fixed[i,y] v[i,y] + sum_p tiered per-study cost of the batch
     signed in y + sum_t platform[t,y] q[t,y]``: each year's signings of a product by one
-    buyer form one contract batch with its own all-units tier
-    (:func:`planner.model.add_tier_batch`), priced at the study factor of that year.
+    purchase group form one contract batch with its own all-units tier
+    (:func:`planner.model.add_tier_batch`; :func:`planner.model.define_shared_tiers` where
+    the group's trusts hold money in several buying units), priced at the study factor of
+    that year.
     """
     t = options.table
     years = f.benefit.shape[1]
@@ -320,19 +323,24 @@ def define_yearly_costs(prob, options: Options, f: YearFactors, start, plat) -> 
     for i, unit in zip(t.index, t["unit"], strict=True):
         for y in range(years):
             cost_pairs[(unit, y)].append((start[(i, y)], float(f.fixed[i, y])))
-    for (unit, pc), rows in t.groupby(["unit", "product"], sort=True).indices.items():
+    units = t["unit"].to_numpy()
+    for (group, pc), rows in t.groupby(["tier_unit", "product"], sort=True).indices.items():
         _, mins, prices = arrays[pc]
+        holders = sorted(set(units[rows].tolist()))
         for y in range(years):
+            key, factor = f"{group},{pc},{y + 1}", float(f.study[rows[0], y])
+            if len(holders) > 1:  # a tier shared by several money holders (call-off)
+                by_holder = {b: [int(i) for i in rows if units[i] == b] for b in holders}
+                shared: dict = defaultdict(list)
+                xs = {int(i): start[(i, y)] for i in rows}
+                define_shared_tiers(prob, key, xs, by_holder, studies, mins, prices, factor, shared)
+                for b, pairs in shared.items():
+                    cost_pairs[(b, y)] += pairs
+                continue
             pairs, _ = add_tier_batch(
-                prob,
-                f"{unit},{pc},{y + 1}",
-                [start[(i, y)] for i in rows],
-                studies[rows],
-                mins,
-                prices,
-                float(f.study[rows[0], y]),
+                prob, key, [start[(i, y)] for i in rows], studies[rows], mins, prices, factor
             )
-            cost_pairs[(unit, y)] += pairs
+            cost_pairs[(holders[0], y)] += pairs
     for tc, y in plat:
         unit = options.trusts.at[tc, "unit"]
         cost_pairs[(unit, y)].append((plat[(tc, y)], float(f.platform[tc][y])))
@@ -544,11 +552,12 @@ def _read(
         # each year's signings with one buyer are one contract batch with its own tier
         batch: dict = defaultdict(float)
         for i, y in chosen:
-            batch[(t.at[i, "unit"], t.at[i, "product"], y)] += float(t.at[i, "studies_per_year"])
+            group = t.at[i, "tier_unit"]
+            batch[(group, t.at[i, "product"], y)] += float(t.at[i, "studies_per_year"])
         for i, y in chosen:
             tc, pc, unit = t.at[i, "trust"], t.at[i, "product"], t.at[i, "unit"]
             studies = float(t.at[i, "studies_per_year"])
-            _, price = tier_price(options, pc, batch[(unit, pc, y)])
+            _, price = tier_price(options, pc, batch[(t.at[i, "tier_unit"], pc, y)])
             study_cost = price * studies * float(f.study[i, y])
             rows.append(
                 {

@@ -26,7 +26,19 @@ import yaml
 
 from planner.errors import Problem, ScenarioError
 
-MODELS = ("local", "ics", "central")
+#: The procurement routes shipped (see ``Scenario.procurement`` and README "Procurement
+#: routes"): each is a :class:`Route` of settings, not code.
+MODELS = ("local", "ics", "network", "framework", "central", "central_pot")
+#: The routes compared when none are named (``planner compare``, the app's Compare page).
+COMPARED = ("local", "ics", "central")
+#: The groupings of trusts a route can buy or hold money by, finest first (``planner.data``
+#: gives each trust's code in each: ``trust_groups``).
+GROUPINGS = ("trust", "ics", "network", "region", "nation")
+#: How a route splits the total money between trusts before its money holders pool it:
+#: ``scenario`` (as ``Scenario.local_budget_split`` says), by ``headroom`` (each trust's
+#: local_budget_gbp), by ``population``, or by ``needs`` (population with a deprivation
+#: uplift, ``Scenario.needs_uplift``).
+MONEY_SPLITS = ("scenario", "headroom", "population", "needs")
 #: What a coverage floor can bind (see ``Scenario.floor_applies_to``).
 FLOOR_TARGETS = ("all", "core20", "core20_trusts")
 
@@ -263,8 +275,10 @@ def _check_bool(name, meta, value, where, problems):
 
 
 def _check_choice(name, meta, value, where, problems):
-    """One of the setting's choices."""
+    """One of the setting's choices (or None where the default is None: "as inherited")."""
     if isinstance(value, str) and value in meta["choices"]:
+        return value
+    if value is None and meta["default"] is None:
         return value
     problems.append(
         Problem(
@@ -369,10 +383,10 @@ def _check_routes(name, meta, value, where, problems):
         at = f"{name}.{model}"
         if model not in MODELS:
             problems.append(
-                Problem(where, None, at, "unknown procurement model", "use local, ics or central")
+                Problem(where, None, at, "unknown procurement route", "use " + ", ".join(MODELS))
             )
         elif isinstance(route, Route):
-            routes[model] = route
+            routes[model] = route.inherit(_DEFAULT_ROUTES[model])
         elif isinstance(route, dict):
             base = dataclasses.asdict(_DEFAULT_ROUTES[model])
             made = _make(Route, {**base, **route}, where, at + ".", problems)
@@ -546,24 +560,82 @@ class Route:
     framework_only: bool = setting(
         False, "Only products awarded on a national framework can be bought"
     )
+    # None: as the shipped route of the same name (a route made in Python with only a lead
+    # time keeps its route's groupings), or ``ics`` / ``scenario`` for a route of another name
+    buys_together: str | None = setting(
+        None,
+        "The grouping of trusts whose pooled studies reach the price tiers: trust, ics, "
+        "network, region or nation",
+        choices=GROUPINGS,
+    )
+    holds_money: str | None = setting(
+        None,
+        "The grouping of trusts that holds the money, each within its own budget: trust, "
+        "ics, network, region or nation (may differ from buys_together: a national price "
+        "called off from local budgets)",
+        choices=GROUPINGS,
+    )
+    money_split: str | None = setting(
+        None,
+        "How the total money is split between the trusts before their money holders pool "
+        "it: scenario (as local_budget_split says), headroom, population or needs "
+        "(population x the deprivation uplift of needs_uplift)",
+        choices=MONEY_SPLITS,
+    )
+
+    def inherit(self, base: Route) -> Route:
+        """This route with the groupings and split it leaves open (None) taken from ``base``."""
+        open_ = {
+            name: getattr(base, name)
+            for name in ("buys_together", "holds_money", "money_split")
+            if getattr(self, name) is None
+        }
+        return dataclasses.replace(self, **open_) if open_ else self
 
     def __post_init__(self) -> None:
         check_settings(self, "procurement route")
 
 
 #: Each model's route when a scenario does not change it (routes are frozen, so shared).
+_CENTRAL = {
+    "lead_time_months": 14.0,
+    "implementation_share": 0.7,
+    "licence_share": 0.8,
+    "platform_share": 0.5,
+    "framework_only": True,
+    "buys_together": "nation",
+}
 _DEFAULT_ROUTES = {
-    "local": Route(lead_time_months=4.0),
+    "local": Route(
+        lead_time_months=4.0, buys_together="trust", holds_money="trust", money_split="scenario"
+    ),
     "ics": Route(
-        lead_time_months=8.0, implementation_share=0.8, licence_share=0.9, platform_share=0.7
+        lead_time_months=8.0,
+        implementation_share=0.8,
+        licence_share=0.9,
+        platform_share=0.7,
+        buys_together="ics",
+        holds_money="ics",
+        money_split="scenario",
     ),
-    "central": Route(
-        lead_time_months=14.0,
-        implementation_share=0.7,
-        licence_share=0.8,
-        platform_share=0.5,
+    "network": Route(
+        lead_time_months=10.0,
+        implementation_share=0.75,
+        licence_share=0.85,
+        platform_share=0.6,
+        buys_together="network",
+        holds_money="network",
+        money_split="scenario",
+    ),
+    "framework": Route(
+        lead_time_months=3.0,
         framework_only=True,
+        buys_together="nation",
+        holds_money="trust",
+        money_split="scenario",
     ),
+    "central": Route(**_CENTRAL, holds_money="ics", money_split="needs"),
+    "central_pot": Route(**_CENTRAL, holds_money="nation", money_split="scenario"),
 }
 
 
@@ -587,7 +659,11 @@ class Lock:
 class Scenario:
     """All settings of one planning run. Money is in pounds (GBP), present value."""
 
-    model: str = setting("ics", "Procurement model: local, ics or central", choices=MODELS)
+    model: str = setting(
+        "ics",
+        "Procurement route: local, ics, network, framework, central or central_pot",
+        choices=MODELS,
+    )
     budget_gbp: float | None = setting(
         None,
         "Total money over the horizon (present value) for the whole dataset; empty = "
@@ -602,6 +678,15 @@ class Scenario:
         "ICSs when a dataset has several): by each trust's local_budget_gbp ('headroom') or "
         "by population",
         choices=("headroom", "population"),
+    )
+    needs_uplift: float = setting(
+        0.5,
+        "Under a needs split (procurement.<route>.money_split: needs) each trust's share "
+        "follows population x (1 + needs_uplift x core20_share): a person in England's most "
+        "deprived fifth counts 1 + needs_uplift people (assumption; NHS allocations add a "
+        "health-inequalities adjustment to population need)",
+        lo=0,
+        hi=10,
     )
     horizon_years: int = setting(5, "Years over which costs and benefits are counted", lo=1, hi=20)
     discount_rate: float = setting(
@@ -723,7 +808,7 @@ class Scenario:
     )
     locks: tuple[Lock, ...] = setting((), "Products forced in or out at trusts", kind="locks")
     procurement: dict[str, Route] = setting(
-        doc="Per-model rules (local, ics, central)",
+        doc="Per-route rules (" + ", ".join(MODELS) + ")",
         kind="routes",
         default_factory=_default_routes,
     )

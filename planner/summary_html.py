@@ -27,7 +27,11 @@ from planner.sheets import check_targets, write_text
 MODEL_WORDS = {
     "local": "each trust buying on its own",
     "ics": "the ICS buying together from one pooled budget",
-    "central": "NHS England buying nationally (framework products only)",
+    "network": "the imaging network buying together from its trusts' pooled money",
+    "framework": "each trust calling off national framework prices from its own budget",
+    "central": "NHS England buying nationally (framework products only), each ICS within "
+    "its needs-weighted fair share",
+    "central_pot": "NHS England buying nationally (framework products only) from one national pot",
 }
 #: Reasons that no price can change and that are listed in one line, not a table row.
 NOT_OFFERED = ("no_studies", "use_case_in_use", "framework")

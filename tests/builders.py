@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.data import parse_tables
+from planner.evaluate import evaluate
 from planner.scenario import Route, Scenario
 from planner.schema import FILES, columns
 
@@ -53,8 +56,14 @@ def _text(v) -> str:
     return "" if v is None else str(v)
 
 
-def make_dataset(trusts, products, tiers=None, deployments=(), icss=None):
-    """Return a validated Dataset from lists of dicts (missing columns take test defaults)."""
+def make_dataset(
+    trusts, products, tiers=None, deployments=(), icss=None, networks=None, regions=None
+):
+    """Return a validated Dataset from lists of dicts (missing columns take test defaults).
+
+    ``networks`` and ``regions`` are the optional name tables (left out when None); the
+    trusts give their ``network_code`` and ``region_code``.
+    """
     icss = icss or [{"ics_code": "Q1", "ics_name": "Test ICS", "region": "Test"}]
     trusts = [{**TRUST_DEFAULTS, "trust_name": f"Trust {t['trust_code']}", **t} for t in trusts]
     products = [
@@ -86,8 +95,12 @@ def make_dataset(trusts, products, tiers=None, deployments=(), icss=None):
         "price_tiers": tiers,
         "deployments": list(deployments),
     }
+    if networks is not None:
+        tables["networks"] = list(networks)
+    if regions is not None:
+        tables["regions"] = list(regions)
     raw = {}
-    for name in FILES:
+    for name in tables:
         cols = [c.column for c in columns(name)]
         raw[name] = [cols] + [[_text(r.get(c)) for c in cols] for r in tables[name]]
     return parse_tables(raw, {n: f"{n}.csv" for n in FILES}, "test")
@@ -99,7 +112,7 @@ def simple_scenario(**changes) -> Scenario:
     A study then yields qalys_per_1000 / 1000 x qaly_value pounds, and every route pays full
     fixed costs with no lead time, so all models share prices and timing.
     """
-    flat = Route(lead_time_months=0.0)
+    flat = {f.name: getattr(Route(lead_time_months=0.0), f.name) for f in FLAT_FIELDS}
     base = Scenario(
         horizon_years=1,
         discount_rate=0.0,
@@ -109,10 +122,22 @@ def simple_scenario(**changes) -> Scenario:
         platform_gbp_per_year=0.0,
         marginal_step_gbp=0.0,
         mip_gap=0.0,
-        procurement={"local": flat, "ics": flat, "central": flat},
+        procurement={
+            name: dataclasses.replace(route, **flat)
+            for name, route in Scenario().procurement.items()
+        },
         local_budget_split="population",
     )
     return base.replace(**changes) if changes else base
+
+
+#: What a flat route sets (no lead time, full shares and discounts, the whole catalogue); each
+#: route keeps who buys together, who holds the money and how it is split.
+FLAT_FIELDS = tuple(
+    f
+    for f in dataclasses.fields(Route)
+    if f.name not in ("buys_together", "holds_money", "money_split")
+)
 
 
 def random_instance(seed: int):
@@ -182,7 +207,19 @@ def random_instance(seed: int):
             )
             threshold += float(rng.integers(500, 3000))
             price = float(np.round(price * rng.uniform(0.6, 0.95), 3))
-    dataset = make_dataset(trusts, products, tiers, icss=icss)
+    # imaging networks (which may cross ICS borders) and regions, from a stream of their own
+    # so the rest of each instance is what it was before they were added
+    place = np.random.default_rng([seed, 1])
+    n_networks = int(place.integers(1, n_trusts + 1))
+    for t in trusts:
+        t["network_code"] = f"N{int(place.integers(0, n_networks))}"
+        t["region_code"] = f"Y{int(place.integers(0, 2))}"
+    networks = [
+        {"network_code": c, "network_name": f"Network {c}"}
+        for c in sorted({t["network_code"] for t in trusts})
+    ]
+    regions = [{"region_code": f"Y{r}", "region_name": f"Region {r}"} for r in range(2)]
+    dataset = make_dataset(trusts, products, tiers, icss=icss, networks=networks, regions=regions)
     scenario = Scenario(
         model=str(rng.choice(["local", "ics", "central"])),
         budget_gbp=float(rng.integers(3, 30)) * 1000,
@@ -197,6 +234,92 @@ def random_instance(seed: int):
         local_budget_split=str(rng.choice(["headroom", "population"])),
     )
     return dataset, scenario
+
+
+def enumerate_best(options):
+    """Best objective over every plan the evaluator calls feasible.
+
+    Plans take at most one product per use case per trust and respect IT capacity by
+    construction; the evaluator checks the rest and scores them. Two bounds only skip plans
+    that cannot win: fixed costs alone over the total budget, or a benefit (plus the largest
+    maximin term) below the best feasible score found so far.
+    """
+    t = options.table
+    weighted = t["weighted_benefit_gbp"].to_numpy()
+    fixed = t["fixed_cost_gbp"].to_numpy()
+    total_budget = float(options.budgets.sum())
+    per_trust = []
+    for tc in options.trusts.index:
+        rows = t.index[t["trust"] == tc]
+        by_uc = {}
+        for i in rows:
+            by_uc.setdefault(t.at[i, "use_case"], []).append(i)
+        cap = int(options.trusts.at[tc, "it_capacity"])
+        combos = [
+            tuple(i for i in pick if i is not None)
+            for pick in itertools.product(*[[None, *v] for v in by_uc.values()])
+        ]
+        per_trust.append([c for c in combos if len(c) <= cap])
+    plans = []
+    for choice in itertools.product(*per_trust):
+        rows = [i for combo in choice for i in combo]
+        if fixed[rows].sum() <= total_budget + 1:
+            plans.append(rows)
+    plans.sort(key=lambda rows: -weighted[rows].sum())
+    ceiling = options.scenario.maximin_weight_gbp
+    best, best_plan = -np.inf, None
+    for rows in plans:
+        if weighted[rows].sum() + ceiling < best:
+            break
+        mask = np.zeros(len(t), dtype=bool)
+        mask[rows] = True
+        ev = evaluate(options, mask)
+        if ev.feasible and ev.objective > best:
+            best, best_plan = ev.objective, mask
+    return best, best_plan, len(plans)
+
+
+def tiny(two_icss: bool = False):
+    """Two trusts of 1,000 X-rays a year; three products over two use cases.
+
+    With ``two_icss`` trust B is in a second ICS (Q2), so under ``ics`` each trust buys alone.
+
+    P1 (use case u1): 1 QALY per 1,000 studies, £100 implementation, £0.50 a study, or
+    £0.25 a study once a buyer reaches 2,000 studies a year. P2 (u1): 0.8 QALYs per 1,000,
+    £300 licence. P3 (u2): reads half the X-rays, 1 QALY per 1,000, £200 licence.
+    With £1 per QALY-per-1,000 (qaly_value 1000), benefit = studies x QALYs per 1,000.
+    """
+    trusts = [{"trust_code": "A"}, {"trust_code": "B", "ics_code": "Q2" if two_icss else "Q1"}]
+    icss = [{"ics_code": "Q1", "ics_name": "Test ICS", "region": "Test"}]
+    if two_icss:
+        icss.append({"ics_code": "Q2", "ics_name": "Second ICS", "region": "Test"})
+    products = [
+        {"product_code": "P1", "use_case": "u1", "implementation_gbp": 100},
+        {
+            "product_code": "P2",
+            "use_case": "u1",
+            "qalys_per_1000": 0.8,
+            "licence_gbp_per_year": 300,
+        },
+        {
+            "product_code": "P3",
+            "use_case": "u2",
+            "applicable_share": 0.5,
+            "licence_gbp_per_year": 200,
+        },
+    ]
+    tiers = [
+        {"product_code": "P1", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0.5},
+        {
+            "product_code": "P1",
+            "tier": 2,
+            "min_studies_per_year": 2000,
+            "price_per_study_gbp": 0.25,
+        },
+        {"product_code": "P2", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0},
+        {"product_code": "P3", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0},
+    ]
+    return make_dataset(trusts, products, tiers, icss=icss)
 
 
 def run(capsys, *args) -> tuple[int, str, str]:

@@ -21,3 +21,10 @@ def default_ics(root):
     import planner
 
     return planner.load_dataset(root / "data" / "default_ics")
+
+
+@pytest.fixture(scope="session")
+def england(root):
+    import planner
+
+    return planner.load_dataset(root / "data" / "england")

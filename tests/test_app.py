@@ -235,6 +235,31 @@ def test_compare_page_shows_the_models_that_solve_and_why_one_does_not():
     assert statuses.loc[0, "Benefit"] == "-"
 
 
+def test_compare_page_compares_the_routes_the_user_picks():
+    """Networks, framework call-offs and central with fair shares, by their names."""
+    at = run_page("app_pages/compare.py")
+    at.multiselect(key="compare_routes").set_value(["local", "network", "framework"]).run()
+    assert not at.exception
+    grouped = charts(at)[0]
+    assert grouped["data"][0]["x"] == [
+        "Local (each trust)",
+        "Imaging network",
+        "Framework call-off",
+    ]
+    shown_table = shown(table(at, "Way of buying", "Benefit"))
+    assert list(shown_table["Way of buying"]) == [
+        "Local (each trust)",
+        "Imaging network",
+        "Framework call-off",
+    ]
+    assert all(b.startswith("£") for b in shown_table["Benefit"])
+    # the price of going alone is set against every other route shown
+    alone = charts(at)[2]["data"][0]
+    assert alone["x"] == ["against Imaging network", "against Framework call-off"]
+    at.multiselect(key="compare_routes").set_value([]).run()
+    assert any("Choose at least one way of buying" in i.value for i in at.info)
+
+
 # --- Frontier -------------------------------------------------------------------------
 
 

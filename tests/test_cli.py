@@ -27,7 +27,7 @@ from planner.errors import PlannerError, SolverError
 from planner.formatting import pounds, status_text
 from planner.plan import solve
 from planner.scenario import Scenario
-from planner.schema import FILES, columns
+from planner.schema import ALL_FILES, FILES, columns
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "data" / "default_ics"
@@ -645,15 +645,15 @@ def test_template_writes_files_and_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "tpl"
     code, stdout, err = run(capsys, "template", out)
     assert (code, err) == (0, "")
-    assert stdout.strip() == f"wrote 6 template files to {out}"
-    names = {f"{n}.csv" for n in FILES} | {"template.xlsx"}
+    assert stdout.strip() == f"wrote 8 template files to {out}"
+    names = {f"{n}.csv" for n in ALL_FILES} | {"template.xlsx"}
     assert {p.name for p in out.iterdir()} == names
     for name in FILES:
         with (out / f"{name}.csv").open(newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
         assert rows == [[c.column for c in columns(name)]]
     wb = openpyxl.load_workbook(out / "template.xlsx", read_only=True)
-    assert set(wb.sheetnames) == set(FILES) | {"dictionary"}
+    assert set(wb.sheetnames) == set(ALL_FILES) | {"dictionary"}
     header = next(wb["trusts"].iter_rows(values_only=True))
     assert list(header) == [c.column for c in columns("trusts")]
     wb.close()
@@ -688,7 +688,7 @@ def test_generate_writes_a_dataset_that_validates(tmp_path, capsys):
     )
     assert (code, err) == (0, "")
     assert "3 ICSs, 7 trusts" in stdout
-    assert {p.name for p in out.iterdir()} == {f"{n}.csv" for n in FILES}
+    assert {p.name for p in out.iterdir()} == {f"{n}.csv" for n in ALL_FILES}
     code, stdout, err = run(capsys, "validate", "--data", out)
     assert (code, err) == (0, "")
     assert "valid (3 ICSs, 7 trusts" in stdout

@@ -112,7 +112,7 @@ def hand_scenario(**changes):
     return simple_scenario(
         budget_gbp=100_000.0,
         platform_gbp_per_year=800.0,
-        procurement={"local": flat, "ics": pooled, "central": pooled},
+        procurement={"local": flat, "ics": pooled, "central": pooled, "central_pot": pooled},
         **changes,
     )
 
@@ -404,7 +404,7 @@ def test_department_split_follows_benefit(hand, default_share):
         assert np.allclose(by_trust.loc[planned.index], planned)
 
 
-@pytest.mark.parametrize("model", ["local", "central"])
+@pytest.mark.parametrize("model", ["local", "central", "central_pot"])
 def test_other_models(hand, model):
     data, _ = hand
     plan = planner.solve(data, hand_scenario(), model, with_greedy=False, with_marginal=False)
@@ -417,7 +417,8 @@ def test_other_models(hand, model):
         assert len(share.pools) == 4
         assert np.allclose(share.by_trust["share_gbp"], share.by_trust["stand_alone_gbp"])
     else:
-        assert list(share.pools["pool"]) == ["ENGLAND"]
+        # central's money is held by each ICS (one here), central_pot's by one national pot
+        assert list(share.pools["pool"]) == ["Q1" if model == "central" else "ENGLAND"]
         wide = share.wide().set_index("trust")
         for t, value in HAND_SHAPLEY.items():  # the central route here has the ics terms
             assert wide.at[t, "shapley_gbp"] == pytest.approx(value)

@@ -18,7 +18,7 @@ from builders import run
 
 from planner import sheets
 from planner.cli import EXIT_FILE, EXIT_INPUT, main
-from planner.schema import FILES
+from planner.schema import ALL_FILES, FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "not yours to overwrite\n"
@@ -186,7 +186,7 @@ def test_new_files_get_the_mode_open_would_give(tmp_path):
         )
         assert done.returncode == 0, done.stderr
         written = [out / "plan.json", out / "plan.xlsx", *(out / "tpl").iterdir()]
-        assert len(written) == len(FILES) + 3
+        assert len(written) == len(ALL_FILES) + 3
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in written}
         assert modes == {p.name: mode for p in written}, umask
 

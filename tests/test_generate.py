@@ -124,7 +124,7 @@ def test_england_sizes_give_42_icss_with_1_to_8_trusts_each():
 def test_shapes_for_200_trusts_and_60_products():
     tables = generate_tables(n_ics=42, n_trusts=200, n_products=60, seed=11)
     assert tables["icss"].shape == (42, 3)
-    assert tables["trusts"].shape == (200, 19)
+    assert tables["trusts"].shape == (200, 21)
     assert tables["products"].shape == (60, 20)
     assert len(tables["price_tiers"]) >= 60
     assert len(tables["deployments"]) >= 1

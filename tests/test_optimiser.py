@@ -2,56 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
-from builders import make_dataset, random_instance, simple_scenario
+from builders import enumerate_best, random_instance, simple_scenario, tiny
 
 import planner
 from planner.economics import build_options
 from planner.evaluate import evaluate
 from planner.greedy import greedy_plan
 from planner.procurement import trust_money_shares
+from planner.scenario import MODELS
 from planner.solve import solve_options
-
-
-def tiny():
-    """Two trusts of 1,000 X-rays a year; three products over two use cases.
-
-    P1 (use case u1): 1 QALY per 1,000 studies, £100 implementation, £0.50 a study, or
-    £0.25 a study once a buyer reaches 2,000 studies a year. P2 (u1): 0.8 QALYs per 1,000,
-    £300 licence. P3 (u2): reads half the X-rays, 1 QALY per 1,000, £200 licence.
-    With £1 per QALY-per-1,000 (qaly_value 1000), benefit = studies x QALYs per 1,000.
-    """
-    trusts = [{"trust_code": "A"}, {"trust_code": "B"}]
-    products = [
-        {"product_code": "P1", "use_case": "u1", "implementation_gbp": 100},
-        {
-            "product_code": "P2",
-            "use_case": "u1",
-            "qalys_per_1000": 0.8,
-            "licence_gbp_per_year": 300,
-        },
-        {
-            "product_code": "P3",
-            "use_case": "u2",
-            "applicable_share": 0.5,
-            "licence_gbp_per_year": 200,
-        },
-    ]
-    tiers = [
-        {"product_code": "P1", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0.5},
-        {
-            "product_code": "P1",
-            "tier": 2,
-            "min_studies_per_year": 2000,
-            "price_per_study_gbp": 0.25,
-        },
-        {"product_code": "P2", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0},
-        {"product_code": "P3", "tier": 1, "min_studies_per_year": 0, "price_per_study_gbp": 0},
-    ]
-    return make_dataset(trusts, products, tiers)
 
 
 def pairs(plan):
@@ -85,49 +46,6 @@ def test_tiny_local_cannot_reach_the_pooled_tier():
     plan = planner.solve(tiny(), simple_scenario(model="local", budget_gbp=1100))
     assert pairs(plan) == [("A", "P2"), ("A", "P3"), ("B", "P2"), ("B", "P3")]
     assert plan.benefit_gbp == pytest.approx(2600)
-
-
-def enumerate_best(options):
-    """Best objective over every plan the evaluator calls feasible.
-
-    Plans take at most one product per use case per trust and respect IT capacity by
-    construction; the evaluator checks the rest and scores them. Two bounds only skip plans
-    that cannot win: fixed costs alone over the total budget, or a benefit (plus the largest
-    maximin term) below the best feasible score found so far.
-    """
-    t = options.table
-    weighted = t["weighted_benefit_gbp"].to_numpy()
-    fixed = t["fixed_cost_gbp"].to_numpy()
-    total_budget = float(options.budgets.sum())
-    per_trust = []
-    for tc in options.trusts.index:
-        rows = t.index[t["trust"] == tc]
-        by_uc = {}
-        for i in rows:
-            by_uc.setdefault(t.at[i, "use_case"], []).append(i)
-        cap = int(options.trusts.at[tc, "it_capacity"])
-        combos = [
-            tuple(i for i in pick if i is not None)
-            for pick in itertools.product(*[[None, *v] for v in by_uc.values()])
-        ]
-        per_trust.append([c for c in combos if len(c) <= cap])
-    plans = []
-    for choice in itertools.product(*per_trust):
-        rows = [i for combo in choice for i in combo]
-        if fixed[rows].sum() <= total_budget + 1:
-            plans.append(rows)
-    plans.sort(key=lambda rows: -weighted[rows].sum())
-    ceiling = options.scenario.maximin_weight_gbp
-    best, best_plan = -np.inf, None
-    for rows in plans:
-        if weighted[rows].sum() + ceiling < best:
-            break
-        mask = np.zeros(len(t), dtype=bool)
-        mask[rows] = True
-        ev = evaluate(options, mask)
-        if ev.feasible and ev.objective > best:
-            best, best_plan = ev.objective, mask
-    return best, best_plan, len(plans)
 
 
 def small_instances(count=60):
@@ -417,7 +335,7 @@ def _rows_of(prob):
     ]
 
 
-@pytest.mark.parametrize("model", ["local", "ics", "central"])
+@pytest.mark.parametrize("model", MODELS)
 def test_model_row_groups_are_pandas_sorted_groups(default_ics, model):
     """The build's plain-Python row groups are ``groupby(sort=True).indices``, in order."""
     from planner.model import TableRows
@@ -431,7 +349,7 @@ def test_model_row_groups_are_pandas_sorted_groups(default_ics, model):
         for got, keys in (
             (rows.by_trust, "trust"),
             (rows.by_trust_use_case, ["trust", "use_case"]),
-            (rows.by_unit_product, ["unit", "product"]),
+            (rows.by_unit_product, ["tier_unit", "product"]),
         ):
             want = t.groupby(keys, sort=True).indices
             assert list(got) == list(want)

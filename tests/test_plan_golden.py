@@ -6,6 +6,13 @@ options table, the evaluator and the plan tables. Apart from the block on the va
 next budget step (now computed only when asked for), it equals what they wrote before issue
 12 began (commit 585098b). Each example is run again through the command line and its JSON
 compared byte for byte.
+
+Issue 13 (procurement routes) rewrote the files once, deliberately: each plan's scenario
+now lists the new settings (the routes ``network``, ``framework`` and ``central_pot``, each
+route's ``buys_together``, ``holds_money`` and ``money_split``, and ``needs_uplift``), and
+the ``central`` route's money is held by the ICS (``QNA``, ``QAN``) instead of one national
+pot (``ENGLAND``). A structural comparison found no other difference: every figure, plan
+and status is what it was.
 """
 
 from __future__ import annotations

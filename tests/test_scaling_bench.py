@@ -26,7 +26,7 @@ def tiny_curve():
 def test_one_row_per_route_and_size_with_figures(tiny_curve):
     _, rows = tiny_curve
     assert [(r["route"], r["trusts"]) for r in rows] == [
-        (route, n) for route in ("local", "ics", "central") for n in (8, 16)
+        (route, n) for route in ("local", "ics", "central_pot") for n in (8, 16)
     ]
     for r in rows:
         assert "error" not in r, r.get("error")
@@ -43,7 +43,7 @@ def test_one_row_per_route_and_size_with_figures(tiny_curve):
     import scaling_bench
 
     milps = {(r["route"], r["trusts"]): r["milps"] for r in rows}
-    assert milps[("central", 8)] == milps[("central", 16)] == 1
+    assert milps[("central_pot", 8)] == milps[("central_pot", 16)] == 1
     assert milps[("ics", 16)] == scaling_bench.ics_count(16) == 3
     assert milps[("ics", 16)] < milps[("local", 16)] <= 16
 
@@ -66,7 +66,7 @@ def test_growth_exponents_between_successive_sizes(tiny_curve):
 def test_only_the_central_target_row_has_a_verdict(tiny_curve):
     lines, rows = tiny_curve
     targeted = [r for r in rows if r["target_s"] is not None]
-    assert [(r["route"], r["trusts"]) for r in targeted] == [("central", 16)]
+    assert [(r["route"], r["trusts"]) for r in targeted] == [("central_pot", 16)]
     assert all(r["met"] is None for r in rows if r["target_s"] is None)
     row = targeted[0]
     assert row["target_s"] == 10.0

@@ -100,7 +100,11 @@ def test_overrides_and_hashing():
     ("make", "setting", "words"),
     [
         (lambda: planner.Scenario(equity_weight=7), "equity_weight", ["7", "from 0 to 1"]),
-        (lambda: planner.Scenario(model="foo"), "model", ["'foo'", "local, ics, central"]),
+        (
+            lambda: planner.Scenario(model="foo"),
+            "model",
+            ["'foo'", "local, ics, network, framework, central, central_pot"],
+        ),
         (lambda: planner.Scenario(budget_gbp=-1), "budget_gbp", ["-1", "at least 0"]),
         (lambda: planner.Scenario(budget_gbp=float("nan")), "budget_gbp", ["nan", "at least 0"]),
         (lambda: planner.Scenario().replace(coverage_floor=2), "coverage_floor", ["2", "0 to 1"]),
@@ -137,7 +141,7 @@ def test_overrides_and_hashing():
         (
             lambda: planner.Scenario(procurement={"regional": planner.Route()}),
             "procurement.regional",
-            ["local, ics or central"],
+            ["unknown procurement route", "local, ics, network, framework, central, central_pot"],
         ),
         (lambda: planner.Lock("A", "B", adopt="no"), "adopt", ["'no'", "true or false"]),
         (lambda: RolloutSettings(years=2.5), "years", ["2.5", "whole number"]),

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+#: The tables every dataset holds (``deployments`` may hold a header and no rows).
 FILES = ("icss", "trusts", "products", "price_tiers", "deployments")
+#: Name tables a dataset may leave out: imaging networks and NHS England regions, named by
+#: the optional trust columns ``network_code`` and ``region_code``.
+OPTIONAL_FILES = ("networks", "regions")
+#: Every table a dataset may hold, in file order.
+ALL_FILES = FILES + OPTIONAL_FILES
 MODALITIES = ("xray", "ct", "mri", "mammography")
 #: The trusts column holding each modality's studies a year.
 MODALITY_COLUMN = {m: f"{m}_per_year" for m in MODALITIES}
