@@ -250,3 +250,24 @@ def test_ctrl_c_in_a_terminal_stops_local_workers_with_one_line_and_exit_130(tmp
             proc.communicate()
     assert err.strip().splitlines() == [STOPPED]
     assert not out_csv.exists()
+
+
+def test_a_mip_is_stopped_by_its_node_callbacks_and_an_lp_by_its_simplex_too(default_ics):
+    """A MIP's run starts no simplex callback (Python at every few LP iterations)."""
+    import highspy
+
+    from planner.economics import build_options
+    from planner.model import build_model
+    from planner.solve import _interrupt_callbacks, highs_settings, load_highs
+
+    options = build_options(default_ics, planner.Scenario(budget_gbp=2e6))
+    built = build_model(options)
+    load_highs(built.prob, highs_settings(options.scenario))
+    kinds = _interrupt_callbacks(built.prob.solverModel)
+    simplex = highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt
+    assert highspy.cb.HighsCallbackType.kCallbackMipInterrupt in kinds
+    assert simplex not in kinds
+    lp = highspy.Highs()
+    lp.setOptionValue("output_flag", False)
+    lp.addVar(0.0, 1.0)
+    assert simplex in _interrupt_callbacks(lp)
