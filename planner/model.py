@@ -108,7 +108,7 @@ class Model:
             columns = list(self.x)
             budget_rows = [rows.get(unit) for unit in table.unit]
             purchases, shared = [], False
-            for key, members in table.by_unit_product.items():
+            for key, members in table.by_purchase.items():
                 holders = {table.unit[i] for i in members}
                 members = np.asarray(members)
                 by_tiers = key in self.tier_vars
@@ -197,7 +197,7 @@ class TableRows:
         return _grouped(zip(self.trust, self.table["use_case"].tolist(), strict=True))
 
     @cached_property
-    def by_unit_product(self) -> dict[tuple[str, str], list[int]]:
+    def by_purchase(self) -> dict[tuple[str, str], list[int]]:
         """Rows of each purchase (purchase group, product): studies that reach a tier together.
 
         The group is the buying unit unless the route buys by another grouping.
@@ -483,7 +483,7 @@ def define_tiers(prob, options: Options, x, table: TableRows | None = None) -> t
     all_factors = options.table["study_factor"].to_numpy()
     all_studies = table.studies
     units = table.unit
-    for (group, pc), rows in table.by_unit_product.items():
+    for (group, pc), rows in table.by_purchase.items():
         _, mins, prices = arrays[pc]
         holders = _grouped(units[i] for i in rows)
         factor = float(all_factors[rows[0]])

@@ -349,7 +349,7 @@ def test_model_row_groups_are_pandas_sorted_groups(default_ics, model):
         for got, keys in (
             (rows.by_trust, "trust"),
             (rows.by_trust_use_case, ["trust", "use_case"]),
-            (rows.by_unit_product, ["tier_unit", "product"]),
+            (rows.by_purchase, ["tier_unit", "product"]),
         ):
             want = t.groupby(keys, sort=True).indices
             assert list(got) == list(want)
